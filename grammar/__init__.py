@@ -1,0 +1,1 @@
+"""The text syntax of robustdsl (robustdsl.lark), shipped as package data."""

@@ -1,0 +1,75 @@
+"""Validation helpers: every check raises InvalidInput naming the argument."""
+from __future__ import annotations
+
+import math
+from numbers import Real
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidInput
+
+
+def real(name: str, value: Any, *, positive: bool = False, nonneg: bool = False,
+         finite: bool = True, allow_inf: bool = False) -> float:
+    """Return `value` as a float, refusing non-numbers, NaN, and values out of range."""
+    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise InvalidInput(name, f"expected a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if math.isnan(v):
+        raise InvalidInput(name, "is NaN", "a finite real number")
+    if math.isinf(v) and not (allow_inf and v > 0):
+        raise InvalidInput(name, f"is {v}", "a finite real number")
+    if positive and not v > 0:
+        raise InvalidInput(name, f"must be > 0, got {v}")
+    if nonneg and not v >= 0:
+        raise InvalidInput(name, f"must be >= 0, got {v}")
+    return v
+
+
+def integer(name: str, value: Any, *, minimum: int | None = None) -> int:
+    """Return `value` as an int (no bools, no floats with a fractional part)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidInput(name, f"expected an integer, got {type(value).__name__} {value!r}")
+    v = int(value)
+    if minimum is not None and v < minimum:
+        raise InvalidInput(name, f"must be >= {minimum}, got {v}")
+    return v
+
+
+def choice(name: str, value: Any, options: tuple) -> Any:
+    """Refuse `value` unless it is one of `options`."""
+    if value not in options:
+        raise InvalidInput(name, f"got {value!r}", " | ".join(map(repr, options)))
+    return value
+
+
+def norm(name: str, value: Any) -> float:
+    """A norm exponent: 1, 2 or inf (also 'inf', 'l1', 'l2', 'linf')."""
+    aliases = {"inf": math.inf, "linf": math.inf, "l_inf": math.inf, "l2": 2.0, "l1": 1.0,
+               "1": 1.0, "2": 2.0}
+    if isinstance(value, str):
+        if value.lower() not in aliases:
+            raise InvalidInput(name, f"got {value!r}", "1, 2 or inf")
+        return aliases[value.lower()]
+    v = real(name, value, allow_inf=True)
+    if v not in (1.0, 2.0, math.inf):
+        raise InvalidInput(name, f"got {value!r}", "1, 2 or inf")
+    return v
+
+
+def frozen_array(name: str, value: Any, *, ndim: int, dtype=np.float64,
+                 finite: bool = True) -> np.ndarray:
+    """A read-only copy of `value` as an array of `ndim` dimensions (the input is never modified)."""
+    try:
+        arr = np.array(value, dtype=dtype, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(name, f"cannot be read as a {np.dtype(dtype).name} array ({exc})") from None
+    if arr.ndim != ndim:
+        raise InvalidInput(name, f"has shape {arr.shape}", f"an array with {ndim} dimension(s)")
+    if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        bad = int(np.flatnonzero(~np.isfinite(arr.ravel()))[0])
+        raise InvalidInput(name, f"contains NaN or inf (first at flat index {bad})",
+                           "finite numbers")
+    arr.setflags(write=False)
+    return arr

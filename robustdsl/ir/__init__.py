@@ -1,0 +1,10 @@
+"""IR programs: plain dataclasses of numpy/torch arrays that back ends consume.
+
+Back ends (robustdsl.solvers) import these types and nothing else from the front end
+(besides robustdsl.errors). One module per program type.
+"""
+from __future__ import annotations
+
+from .base import Program
+
+__all__ = ["Program"]

@@ -1,0 +1,92 @@
+"""Solutions: the value, its certified bounds, the saddle objects and how they were found."""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """An independent re-check of a solution: `ok` iff every check passed and gap <= tol."""
+
+    ok: bool
+    lower: float
+    upper: float
+    gap: float
+    checks: Mapping[str, Any]
+    message: str = ""
+
+    def to_dict(self) -> dict:
+        return {"ok": self.ok, "lower": self.lower, "upper": self.upper, "gap": self.gap,
+                "checks": _jsonable(dict(self.checks)), "message": self.message}
+
+
+@dataclass(frozen=True)
+class Solution:
+    """value with certified bounds lower <= value <= upper (equal when exact).
+
+    status: 'optimal' (exact), 'lower_bound' (a truncation, e.g. max_group_size),
+    'interval' (time limit / interruption), or a rule-specific word (documented by the rule).
+    """
+
+    value: float
+    lower: float
+    upper: float
+    status: str
+    backend: str
+    rule: str
+    timings: Mapping[str, float] = field(default_factory=dict)
+    attack: Any = None
+    classifier: Any = None
+    q: np.ndarray | None = None
+    info: Mapping[str, Any] = field(default_factory=dict)
+    certify: Callable[[], Certificate] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def exact(self) -> bool:
+        return self.status == "optimal"
+
+    def certificate(self) -> Certificate:
+        """Re-check the answer independently of the solver that produced it."""
+        if self.certify is None:
+            raise InvalidInput("certificate", f"rule {self.rule!r} provides no certificate")
+        return self.certify()
+
+    def to_dict(self, include_timings: bool = True) -> dict:
+        d: dict[str, Any] = {
+            "value": self.value, "lower": self.lower, "upper": self.upper, "status": self.status,
+            "exact": self.exact, "backend": self.backend, "rule": self.rule,
+            "info": _jsonable(dict(self.info)),
+        }
+        if include_timings:
+            d["timings"] = {k: float(v) for k, v in self.timings.items()}
+        return d
+
+    def to_json(self, path: str | Path | None = None, include_timings: bool = True) -> str:
+        """Deterministic JSON (sorted keys); written to `path` if given."""
+        text = json.dumps(self.to_dict(include_timings), sort_keys=True, indent=2, allow_nan=False)
+        if path is not None:
+            Path(path).write_text(text + "\n")
+        return text
+
+
+def _jsonable(x: Any) -> Any:
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        v = float(x)
+        return v if math.isfinite(v) else str(v)
+    return x
