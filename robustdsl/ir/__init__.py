@@ -8,3 +8,7 @@ from __future__ import annotations
 from .base import Program
 
 __all__ = ["Program"]
+
+from .group_lp import GroupLPSolver, GroupSet, LPData, LPResult  # noqa: E402
+
+__all__ += ["GroupLPSolver", "GroupSet", "LPData", "LPResult"]
