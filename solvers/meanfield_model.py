@@ -51,7 +51,7 @@ class LearnerMeasure:
 
     def __call__(self, X: np.ndarray, chunk: int = 4096) -> np.ndarray:
         """f_nu(X) for an (n, d) array, in float64."""
-        X = np.asarray(X, dtype=np.float64)
+        X = np.array(X, dtype=np.float64)  # a private, writable copy
         if X.ndim != 2 or X.shape[1] + 1 != self.B.shape[1]:
             from robustdsl.errors import InvalidInput
             raise InvalidInput("X", f"has shape {X.shape}", f"(n, {self.B.shape[1] - 1})")
