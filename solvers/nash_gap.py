@@ -144,6 +144,7 @@ def adversary_half(game: ParticleGame, nu: LearnerMeasure, pi: AdversaryMeasure 
     model = _Model(nu)
     cands = [Z[:, None, :]]
     if pi is not None and starts > 0:
+        _check_adversary(game, pi)
         top = np.argsort(-pi.omega, axis=1)[:, :starts]
         cands.append(np.take_along_axis(pi.Zt, top[:, :, None], axis=1))
     if random_starts > 0:
@@ -169,10 +170,16 @@ def adversary_half(game: ParticleGame, nu: LearnerMeasure, pi: AdversaryMeasure 
     return sup_value, math.inf, "multistart", float(gn.max()), zbest
 
 
+def _check_adversary(game: ParticleGame, pi: AdversaryMeasure) -> None:
+    if pi.Zt.ndim != 3 or (pi.Zt.shape[0], pi.Zt.shape[2]) != (game.n, game.dim + 1) \
+            or pi.omega.shape != pi.Zt.shape[:2]:
+        raise InvalidInput("adversary", f"atoms have shape {pi.Zt.shape}, weights {pi.omega.shape}",
+                           f"({game.n}, m, {game.dim + 1}) atoms and ({game.n}, m) weights")
+
+
 def _atoms(game: ParticleGame, pi: AdversaryMeasure):
+    _check_adversary(game, pi)
     n, M, D = pi.Zt.shape
-    if (n, D) != (game.n, game.dim + 1):
-        raise InvalidInput("adversary", f"atoms have shape {pi.Zt.shape}", f"({game.n}, m, {game.dim + 1})")
     W = (game.weights[:, None] * pi.omega).ravel()
     Zt = pi.Zt.reshape(n * M, D)
     disp2 = ((pi.Zt - np.column_stack([game.X, game.y])[:, None, :]) ** 2).sum(-1).ravel()
