@@ -78,9 +78,8 @@ class _Model:
 
     def f_grad(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         fs, gs = [], []
-        step = max(1, _CHUNK // max(1, self.B.shape[0]))
-        for s in range(0, X.shape[0], step):
-            S = augment(X[s:s + step]) @ self.B.T
+        for sl in _blocks(X.shape[0], self.B.shape[0]):
+            S = augment(X[sl]) @ self.B.T
             H = self.act.h(S)
             fs.append(H @ self.c)
             gs.append(self.act.dh(S, H) @ self.cBx)
@@ -170,6 +169,12 @@ def adversary_half(game: ParticleGame, nu: LearnerMeasure, pi: AdversaryMeasure 
     return sup_value, math.inf, "multistart", float(gn.max()), zbest
 
 
+def _blocks(rows: int, width: int):
+    """Row slices such that one block of a (rows x width) array has at most _CHUNK elements."""
+    step = max(1, _CHUNK // max(1, width))
+    return [slice(s, s + step) for s in range(0, rows, step)]
+
+
 def _check_adversary(game: ParticleGame, pi: AdversaryMeasure) -> None:
     if pi.Zt.ndim != 3 or (pi.Zt.shape[0], pi.Zt.shape[2]) != (game.n, game.dim + 1) \
             or pi.omega.shape != pi.Zt.shape[:2]:
@@ -224,14 +229,23 @@ def learner_half(game: ParticleGame, nu: LearnerMeasure, pi: AdversaryMeasure, *
     Bs = _t(np.vstack([own, _sample_ball(rng, n_theta - len(own), D, game.b_max, False)]))
     f_nu = _Model(nu).f_grad(X[:, :-1])[0]
     U_value = float(W @ (f_nu - y) ** 2) - cost
-    H = act.h(Xa @ Bs.T)                                   # (P, Mb)
-    Phi = torch.cat([game.a_max * H, -game.a_max * H, f_nu[:, None]], 1)
-    WPhi = W[:, None] * Phi
-    w, qp_status = _solve_qp((Phi.T @ WPhi).numpy(), (WPhi.T @ y).numpy(), solver)
+    a = game.a_max
+    Mb = Bs.shape[0]
+    G = torch.zeros(2 * Mb + 1, 2 * Mb + 1, dtype=torch.float64)
+    lin = torch.zeros(2 * Mb + 1, dtype=torch.float64)
+    for sl in _blocks(X.shape[0], Mb):                     # Gram matrix of the columns, block by block
+        H = act.h(Xa[sl] @ Bs.T)
+        Phi = torch.cat([a * H, -a * H, f_nu[sl, None]], 1)
+        WPhi = W[sl, None] * Phi
+        G += Phi.T @ WPhi
+        lin += WPhi.T @ y[sl]
+    w, qp_status = _solve_qp(G.numpy(), lin.numpy(), solver)
     if w is None:                                          # fall back to nu itself (still an upper bound)
-        w = np.zeros(Phi.shape[1])
+        w = np.zeros(2 * Mb + 1)
         w[-1] = 1.0
-    f0 = Phi @ _t(w)
+    wt = _t(w)
+    coef = a * (wt[:Mb] - wt[Mb:2 * Mb])
+    f0 = torch.cat([act.h(Xa[sl] @ Bs.T) @ coef for sl in _blocks(X.shape[0], Mb)]) + wt[-1] * f_nu
     r0 = f0 - y
     F0 = float(W @ r0 ** 2) - cost
     q = 2 * W * r0
@@ -249,7 +263,7 @@ def learner_half(game: ParticleGame, nu: LearnerMeasure, pi: AdversaryMeasure, *
 def _max_abs_g(act, Xa: torch.Tensor, q: torch.Tensor, cands: torch.Tensor, b_max: float,
                refine: int, iters: int) -> float:
     """max_{|b| <= b_max} |g(b)|, g(b) = sum q h(b . xa): best of the candidates, then projected ascent."""
-    g = q @ act.h(Xa @ cands.T)
+    g = sum(q[sl] @ act.h(Xa[sl] @ cands.T) for sl in _blocks(Xa.shape[0], cands.shape[0]))
     top = torch.argsort(-g.abs())[:refine]
     b, sgn = cands[top].clone(), torch.sign(g[top])
     val = (g.abs())[top]
