@@ -3,7 +3,8 @@
     NI(pi, nu) = sup_{pi' : pi'_z = mu} U(pi', nu) - inf_{nu'} U(pi, nu')  >= 0.
 
 Adversary half: per-point monotone gradient ascent on phi_i(z~) = (f_nu(x~) - y~)^2 - c_a |z~ - Z_i|^2
-from several starts (the point, the adversary's atoms, random points). When phi_i is provably
+from several starts (the point, the adversary's best atoms, random points); since those atoms
+are among the starts, sup_value >= U(pi, nu). When phi_i is provably
 mu_i-strongly concave on a ball holding its maximiser (identity h, or smooth bounded h with c_a large),
 max phi_i <= phi_i(z) + |grad phi_i(z)|^2 / (2 mu_i) gives a certified upper bound.
 Learner half: F(nu') = U(pi, nu') is convex; a QP (cvxpy) over weights on a sample of Theta
@@ -144,7 +145,9 @@ def adversary_half(game: ParticleGame, nu: LearnerMeasure, pi: AdversaryMeasure 
     cands = [Z[:, None, :]]
     if pi is not None and starts > 0:
         _check_adversary(game, pi)
-        top = np.argsort(-pi.omega, axis=1)[:, :starts]
+        M = pi.Zt.shape[1]
+        score = _phi(model, _t(pi.Zt.reshape(n * M, D)), _t(np.repeat(Z, M, axis=0)), game.c_a)[0]
+        top = np.argsort(-score.numpy().reshape(n, M), axis=1)[:, :starts]   # the adversary's best atoms
         cands.append(np.take_along_axis(pi.Zt, top[:, :, None], axis=1))
     if random_starts > 0:
         rng = np.random.default_rng(seed)

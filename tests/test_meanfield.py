@@ -15,6 +15,16 @@ from robustdsl.solvers.nash_gap import adversary_half, learner_half, nash_gap
 C_A = 5.0
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Tiny tensors: one thread avoids OpenMP oversubscription on a shared machine (10x slower)."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _data(n=20, d=2, seed=0):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d))

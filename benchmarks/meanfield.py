@@ -1,0 +1,126 @@
+"""Benchmark of the mean-field particle system (issue 5): wfr vs gda vs wrm.
+
+Workloads: n = 1000 points, m = 8 adversarial particles per point, 1000 learner particles,
+d = 5 and d = 10, 2000 steps (wrm: the same number of gradient evaluations). Reports steps/s,
+the fraction of the measured torch.mm float32 throughput a step achieves (FLOPs of its matrix
+products / step time), and the Nash gaps of the time-averaged and last iterates.
+
+    python benchmarks/meanfield.py [--quick] [--steps N] [--dims 5 10] [--out results.json]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from robustdsl.ir import ParticleGame
+from robustdsl.solvers import wfr
+from robustdsl.solvers.nash_gap import nash_gap
+
+
+def matmul_gflops(device: str, size: int = 2048, reps: int = 10) -> float:
+    """Measured float32 torch.mm throughput (GFLOP/s) on this machine, now."""
+    A = torch.randn(size, size, device=device)
+    B = torch.randn(size, size, device=device)
+    A @ B
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        A @ B
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    return 2 * size ** 3 * reps / (time.perf_counter() - t0) / 1e9
+
+
+def step_flops(n: int, m: int, K: int, d: int) -> float:
+    """FLOPs of the matrix products of one wfr step: S = Xa B^T, Hp (cB), Hp^T (q Xa) and two mat-vecs."""
+    N = n * m
+    return 2.0 * N * K * (d + 1) * 3 + 2.0 * N * K * 2
+
+
+def make_game(n: int, d: int, K: int, seed: int = 0) -> ParticleGame:
+    """y = sum_j tanh(w_j . x) / 3 + 0.1 noise, x ~ N(0, I/d) (a 3-unit teacher network)."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) / np.sqrt(d) * 2
+    Wt = rng.normal(size=(3, d))
+    y = np.tanh(X @ Wt.T).sum(1) / 3 + 0.1 * rng.normal(size=n)
+    return ParticleGame(X, y, np.full(n, 1.0 / n), "tanh", K, 5.0, 5.0, 10.0)
+
+
+def run_method(game: ParticleGame, method: str, evals: int, args) -> dict:
+    inner = args.inner_steps
+    steps = evals // (inner + 1) if method == "wrm" else evals
+    cfg = wfr.WFRConfig(method=method, m=args.m, eta=args.eta, kappa=args.kappa, eta_adv=args.eta_adv,
+                        kappa_adv=args.kappa_adv, inner_steps=inner, snapshots=args.snapshots,
+                        dtype="float32", device=args.device, seed=args.seed)
+    res = wfr.run(game, cfg, steps, progress=args.progress)
+    gap_kw = dict(starts=1, random_starts=1, ascent_iters=args.gap_iters, n_theta=200, fw_candidates=500)
+    avg = nash_gap(game, res.learner_avg, res.adversary_avg, **gap_kw)
+    lst = nash_gap(game, res.learner_last, res.adversary_last, **gap_kw)
+    return {"method": method, "steps": steps, "grad_evals": res.state.grad_evals, "seconds": res.seconds,
+            "steps_per_second": res.steps_per_second,
+            "grad_evals_per_second": res.state.grad_evals / res.seconds,
+            "gap_avg": avg.to_dict(), "gap_last": lst.to_dict()}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="n=200, width=200, 200 steps (a smoke run)")
+    ap.add_argument("--steps", type=int, default=None, help="gradient evaluations per method (default 2000)")
+    ap.add_argument("--dims", type=int, nargs="+", default=[5, 10])
+    ap.add_argument("--n", type=int, default=None)
+    ap.add_argument("--width", type=int, default=None)
+    ap.add_argument("--m", type=int, default=8)
+    ap.add_argument("--eta", type=float, default=0.1)
+    ap.add_argument("--kappa", type=float, default=1.0)
+    ap.add_argument("--eta-adv", dest="eta_adv", type=float, default=0.02)
+    ap.add_argument("--kappa-adv", dest="kappa_adv", type=float, default=1.0)
+    ap.add_argument("--inner-steps", dest="inner_steps", type=int, default=4)
+    ap.add_argument("--snapshots", type=int, default=8)
+    ap.add_argument("--gap-iters", dest="gap_iters", type=int, default=150)
+    ap.add_argument("--methods", nargs="+", default=["wfr", "gda", "wrm"])
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--out", default=None, help="write the JSON here (also printed)")
+    args = ap.parse_args(argv)
+    n = args.n or (200 if args.quick else 1000)
+    K = args.width or (200 if args.quick else 1000)
+    evals = args.steps or (200 if args.quick else 2000)
+    out = {"machine": {"platform": platform.platform(), "torch": torch.__version__, "device": args.device,
+                       "threads": torch.get_num_threads()},
+           "config": {k: v for k, v in vars(args).items() if k not in ("out", "progress")},
+           "workloads": []}
+    for d in args.dims:
+        game = make_game(n, d, K, args.seed)
+        mm = matmul_gflops(args.device)
+        rows = [run_method(game, meth, evals, args) for meth in args.methods]
+        mm_after = matmul_gflops(args.device)
+        for r in rows:   # a wrm step: inner_steps adversary passes + one full pass, one point per sample
+            per_step = (step_flops(n, 1, K, d) * (args.inner_steps + 1) if r["method"] == "wrm"
+                        else step_flops(n, args.m, K, d))
+            r["step_gflops"] = per_step * r["steps_per_second"] / 1e9
+            r["fraction_of_matmul"] = r["step_gflops"] / max(mm, mm_after)
+        w = {"n": n, "m": args.m, "width": K, "d": d, "grad_evals": evals,
+             "matmul_gflops_before": mm, "matmul_gflops_after": mm_after, "results": rows}
+        by = {r["method"]: r for r in rows}
+        if "wfr" in by and "gda" in by:
+            w["gda_over_wfr_gap_avg"] = by["gda"]["gap_avg"]["gap"] / max(by["wfr"]["gap_avg"]["gap"], 1e-300)
+        out["workloads"].append(w)
+        print(json.dumps(w, indent=1, default=float), file=sys.stderr)
+    text = json.dumps(out, indent=2, sort_keys=True, default=float)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return out
+
+
+if __name__ == "__main__":
+    main()
