@@ -190,7 +190,7 @@ def _evaluate(g: GameTensors, a, B, alpha, Zt, omega, learner: bool = True) -> _
         return _Eval(U_pi, grad, U)
     q = 2 * w.reshape(-1) * r                            # (N,)
     gH = q @ H                                           # (K,)
-    grad_B = a[:, None] * (Hp.T @ (q[:, None] * Xa))
+    grad_B = a[:, None] * ((q[:, None] * Xa).T @ Hp).T    # (D, N) @ (N, K): no transposed read of Hp
     return _Eval(U_pi, grad, U, a * gH, gH, grad_B)
 
 
