@@ -12,6 +12,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from robustdsl.errors import InvalidInput
+
 
 @dataclass(frozen=True)
 class Activation:
@@ -53,7 +55,6 @@ class LearnerMeasure:
         """f_nu(X) for an (n, d) array, in float64."""
         X = np.array(X, dtype=np.float64)  # a private, writable copy
         if X.ndim != 2 or X.shape[1] + 1 != self.B.shape[1]:
-            from robustdsl.errors import InvalidInput
             raise InvalidInput("X", f"has shape {X.shape}", f"(n, {self.B.shape[1] - 1})")
         act = ACTIVATIONS[self.activation]
         B = torch.from_numpy(self.B)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from numbers import Real
 from typing import Any, Callable, Union
 
@@ -126,7 +126,6 @@ class WFRState:
     snap_adversary: tuple = ()
     snap_times: tuple = ()
     snap_interval: int = 1
-    extra: dict = field(default_factory=dict)
 
 
 def init(game: ParticleGame, config: WFRConfig | None = None) -> WFRState:

@@ -209,6 +209,21 @@ def test_invalid_game_and_structure():
         rd.inf(f, rd.sup(mt, rd.E(mt, rd.Squared(f)) - rd.OT(mu, mt, rd.SquaredZ(1.0)))).compile()
 
 
+def test_cuda_device_or_refusal():
+    """device='cuda' runs where a GPU exists (same numbers as the CPU in float64), else is refused."""
+    import torch
+    X, y = _data(8, 2)
+    game = ParticleGame(X, y, np.full(8, 1 / 8), "tanh", 8, 2.0, 2.0, 4.0)
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidInput) as e:
+            wfr.WFRConfig(device="cuda")
+        assert e.value.argument == "device"
+        return
+    r_gpu = wfr.run(game, wfr.WFRConfig(m=2, device="cuda"), 20)
+    r_cpu = wfr.run(game, wfr.WFRConfig(m=2), 20)
+    assert np.allclose(r_gpu.learner_avg.B, r_cpu.learner_avg.B, atol=1e-10)
+
+
 def test_divergence_is_a_typed_error():
     X, y = _data(6, 2)
     game = ParticleGame(X, 100 * y, np.full(6, 1 / 6), "identity", 4, 50.0, 50.0, 0.01)
