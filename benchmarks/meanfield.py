@@ -78,10 +78,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--width", type=int, default=None)
     ap.add_argument("--m", type=int, default=8)
-    ap.add_argument("--eta", type=float, default=0.1)
-    ap.add_argument("--kappa", type=float, default=1.0)
+    ap.add_argument("--eta", type=float, default=1.0)
+    ap.add_argument("--kappa", type=float, default=0.3)
     ap.add_argument("--eta-adv", dest="eta_adv", type=float, default=0.02)
-    ap.add_argument("--kappa-adv", dest="kappa_adv", type=float, default=1.0)
+    ap.add_argument("--kappa-adv", dest="kappa_adv", type=float, default=0.3)
     ap.add_argument("--inner-steps", dest="inner_steps", type=int, default=4)
     ap.add_argument("--snapshots", type=int, default=8)
     ap.add_argument("--gap-iters", dest="gap_iters", type=int, default=150)
@@ -115,9 +115,9 @@ def main(argv=None) -> dict:
             w["gda_over_wfr_gap_avg"] = by["gda"]["gap_avg"]["gap"] / max(by["wfr"]["gap_avg"]["gap"], 1e-300)
         out["workloads"].append(w)
         print(json.dumps(w, indent=1, default=float), file=sys.stderr)
-    text = json.dumps(out, indent=2, sort_keys=True, default=float)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
+        text = json.dumps(out, indent=2, sort_keys=True, default=float)
+        if args.out:                       # written after every workload: a cut run keeps what it did
+            Path(args.out).write_text(text + "\n")
     print(text)
     return out
 
