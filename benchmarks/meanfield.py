@@ -88,6 +88,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--methods", nargs="+", default=["wfr", "gda", "wrm"])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--mm-size", dest="mm_size", type=int, default=2048, help="size of the torch.mm probe")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--out", default=None, help="write the JSON here (also printed)")
     args = ap.parse_args(argv)
@@ -100,9 +101,9 @@ def main(argv=None) -> dict:
            "workloads": []}
     for d in args.dims:
         game = make_game(n, d, K, args.seed)
-        mm = matmul_gflops(args.device)
+        mm = matmul_gflops(args.device, args.mm_size)
         rows = [run_method(game, meth, evals, args) for meth in args.methods]
-        mm_after = matmul_gflops(args.device)
+        mm_after = matmul_gflops(args.device, args.mm_size)
         for r in rows:   # a wrm step: inner_steps adversary passes + one full pass, one point per sample
             per_step = (step_flops(n, 1, K, d) * (args.inner_steps + 1) if r["method"] == "wrm"
                         else step_flops(n, args.m, K, d))

@@ -1,0 +1,52 @@
+"""The mean-field example and benchmark run end to end on tiny sizes and write what they promise."""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(rel: str):
+    spec = importlib.util.spec_from_file_location(rel.replace("/", "_")[:-3], ROOT / rel)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_benchmark_quick_json(tmp_path):
+    bench = _load("benchmarks/meanfield.py")
+    out = tmp_path / "b.json"
+    res = bench.main(["--quick", "--dims", "2", "--n", "30", "--width", "16", "--m", "2", "--steps", "20",
+                      "--gap-iters", "20", "--mm-size", "256", "--out", str(out)])
+    data = json.loads(out.read_text())
+    assert data == json.loads(json.dumps(res, sort_keys=True, default=float))
+    (w,) = data["workloads"]
+    assert [r["method"] for r in w["results"]] == ["wfr", "gda", "wrm"]
+    for r in w["results"]:
+        assert r["grad_evals"] == 20 and r["steps_per_second"] > 0 and 0 < r["fraction_of_matmul"]
+        g = r["gap_avg"]
+        assert g["sup_value"] >= g["U_value"] - 1e-9 >= g["inf_value"] - 2e-9
+
+
+def test_example_quick(tmp_path):
+    # the diabetes data set comes from scikit-learn (in the 'test' extra, which CI installs)
+    ex = _load("examples/meanfield_regression.py")
+    rep = ex.main(["--quick", "--evals", "20", "--width", "8", "--points", "2", "--out", str(tmp_path)])
+    assert set(rep) == {"1d", "5d", "diabetes"}
+    for name in rep:
+        assert (tmp_path / f"meanfield_{name}.png").stat().st_size > 1000
+        assert rep[name]["wrm"]["grad_evals"] == rep[name]["wfr"]["grad_evals"] == 20
+    assert json.loads((tmp_path / "meanfield_report.json").read_text()) == json.loads(json.dumps(rep))
