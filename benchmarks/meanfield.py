@@ -70,6 +70,17 @@ def run_method(game: ParticleGame, method: str, evals: int, args) -> dict:
             "gap_avg": avg.to_dict(), "gap_last": lst.to_dict()}
 
 
+def _clean(x):
+    """Strict JSON: non-finite floats become the strings 'inf', '-inf', 'nan'."""
+    if isinstance(x, dict):
+        return {k: _clean(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_clean(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return str(x)
+    return x
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n=200, width=200, 200 steps (a smoke run)")
@@ -115,12 +126,12 @@ def main(argv=None) -> dict:
         if "wfr" in by and "gda" in by:
             w["gda_over_wfr_gap_avg"] = by["gda"]["gap_avg"]["gap"] / max(by["wfr"]["gap_avg"]["gap"], 1e-300)
         out["workloads"].append(w)
-        print(json.dumps(w, indent=1, default=float), file=sys.stderr)
-        text = json.dumps(out, indent=2, sort_keys=True, default=float)
+        print(json.dumps(_clean(w), indent=1), file=sys.stderr)
+        text = json.dumps(_clean(out), indent=2, sort_keys=True, allow_nan=False)
         if args.out:                       # written after every workload: a cut run keeps what it did
             Path(args.out).write_text(text + "\n")
     print(text)
-    return out
+    return _clean(out)
 
 
 if __name__ == "__main__":
