@@ -107,10 +107,10 @@ class Classifier:
             raise InvalidInput("x", f"has shape {Z.shape}", f"an (m, {self.X.shape[1]}) array")
         K = len(self.classes)
         out = np.zeros((Z.shape[0], K))
-        step = 256 if self.norm == 2 else max(1, min(256, 2_000_000 // max(1, self.X.size)))
+        step = 2048 if self.norm == 2 else max(1, min(256, 2_000_000 // max(1, self.X.size)))
         for s in range(0, Z.shape[0], step):
             Zb = Z[s:s + step]
-            inside = within(Zb, self.X, self.eps, self.norm)
+            inside, dist = within(Zb, self.X, self.eps, self.norm, with_dist=True)
             F = np.zeros((Zb.shape[0], K))
             qi = np.where(inside, self.q[None, :], -np.inf)
             for k in range(K):
@@ -119,18 +119,10 @@ class Classifier:
                     F[:, k] = np.maximum(qi[:, cols].max(1), 0.0)
             F /= np.maximum(1.0, F.sum(1, keepdims=True))
             rest = 1.0 - F.sum(1)
-            near = self._nearest(Zb)
-            F[np.arange(Zb.shape[0]), self.label_index[near]] += rest
+            F[np.arange(Zb.shape[0]), self.label_index[dist.argmin(1)]] += rest
             out[s:s + step] = F
         return out
 
     def predict(self, Z) -> np.ndarray:
         """The most probable class label of each row."""
         return np.asarray(self.classes)[self(Z).argmax(1)]
-
-    def _nearest(self, Z: np.ndarray) -> np.ndarray:
-        if self.norm == 2:
-            d2 = (Z * Z).sum(1)[:, None] - 2 * Z @ self.X.T + (self.X * self.X).sum(1)[None, :]
-            return d2.argmin(1)
-        diff = np.abs(Z[:, None, :] - self.X[None])
-        return (diff.max(-1) if math.isinf(self.norm) else diff.sum(-1)).argmin(1)

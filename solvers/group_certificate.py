@@ -10,8 +10,8 @@
     an upper bound on AT (computed exactly over the groups of size <= L);
 (c) gap U - L <= tol (1e-9).
 
-The conflict graph is recomputed here from the coordinates (Gram distances with an exact recheck
-near the threshold), restricted to samples with q_v > 0, independently of the solver's pairs.
+The conflict graph is recomputed here from the coordinates (float32 Gram distances with an exact
+float64 recheck near the threshold), restricted to samples with q_v > 0, independently of the solver's pairs.
 """
 from __future__ import annotations
 
@@ -29,25 +29,30 @@ DIST_RTOL = 1e-9     # a point at distance <= eps (1 + DIST_RTOL) is inside the 
 _BLOCK = 1024
 
 
-def within(A: np.ndarray, B: np.ndarray, r: float, norm: float) -> np.ndarray:
-    """(len(A), len(B)) mask dist(a, b) <= r (1 + DIST_RTOL): Gram distances, exact recheck near r."""
+def within(A: np.ndarray, B: np.ndarray, r: float, norm: float,
+           with_dist: bool = False):
+    """(len(A), len(B)) mask dist(a, b) <= r (1 + DIST_RTOL): Gram distances, exact recheck near r.
+
+    with_dist=True also returns the (approximate, for l2 squared) distances.
+    """
     r_hi = r * (1 + DIST_RTOL) + 1e-300
     if norm == 2:
-        d2 = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * (A @ B.T)
-        scale = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] + r * r
-        band = np.abs(d2 - r_hi * r_hi) <= 1e-8 * scale
-        out = d2 <= r_hi * r_hi
+        a2, b2 = (A * A).sum(1)[:, None], (B * B).sum(1)[None, :]
+        A32, B32 = A.astype(np.float32), B.astype(np.float32)
+        dist = a2 + b2 - 2.0 * (A32 @ B32.T)          # float32 screening, float64 recheck in the band
+        band = np.abs(dist - r_hi * r_hi) <= 1e-4 * (a2 + b2 + r * r)
+        out = dist <= r_hi * r_hi
         ii, jj = np.nonzero(band)
         if ii.size:
             out[ii, jj] = np.sqrt(((A[ii] - B[jj]) ** 2).sum(1)) <= r_hi
-        return out
-    out = np.empty((A.shape[0], B.shape[0]), bool)
+        return (out, dist) if with_dist else out
+    dist = np.empty((A.shape[0], B.shape[0]))
     step = max(1, 2_000_000 // max(1, B.shape[0] * A.shape[1]))
     for s in range(0, A.shape[0], step):
         diff = np.abs(A[s:s + step, None, :] - B[None, :, :])
-        dist = diff.max(-1) if math.isinf(norm) else diff.sum(-1)
-        out[s:s + step] = dist <= r_hi
-    return out
+        dist[s:s + step] = diff.max(-1) if math.isinf(norm) else diff.sum(-1)
+    out = dist <= r_hi
+    return (out, dist) if with_dist else out
 
 
 def conflict_graph_of(X: np.ndarray, labels: np.ndarray, eps: float, norm: float,

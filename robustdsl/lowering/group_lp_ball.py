@@ -141,8 +141,9 @@ def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool
     timings["saddle"] = time.perf_counter() - t0
 
     def check():
+        # a truncation (L < K) certifies AT_L: f* is optimal only against groups of size <= L
         return run_certificate(X, lab, p, program.eps, program.norm, res.max_size, res.q, res.value,
-                               attack, classifier)
+                               attack, classifier if res.status != "lower_bound" else None)
 
     mass = float(p.sum())
     if res.status == "optimal":
