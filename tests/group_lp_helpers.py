@@ -56,10 +56,14 @@ def all_groups(X, y, eps, norm, max_size=None):
     n = len(y)
     K = len(set(y.tolist()))
     L = K if max_size is None else min(K, max_size)
+    diff = np.abs(X[:, None] - X[None])
+    D = np.sqrt((diff ** 2).sum(-1)) if norm == 2 else (diff.max(-1) if math.isinf(norm) else diff.sum(-1))
     out = []
     for k in range(2, L + 1):
         for S in itertools.combinations(range(n), k):
-            if len(set(y[list(S)].tolist())) == k and enclosing_radius(X[list(S)], norm) <= eps:
+            if len(set(y[list(S)].tolist())) < k or D[np.ix_(S, S)].max() > 2 * eps:
+                continue                  # necessary: every pair of balls meets
+            if enclosing_radius(X[list(S)], norm) <= eps:
                 out.append(S)
     return out
 
