@@ -163,7 +163,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
         t0 = clock.add("lp", t0)
         if Lc <= 2:
             break
-        viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol)
+        viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol, first_level=True)
         t0 = clock.add("separation", t0)
         if viol.count == 0:
             break
