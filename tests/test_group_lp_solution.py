@@ -99,3 +99,18 @@ def test_user_arrays_untouched():
     X0, y0 = X.copy(), y.copy()
     make_problem(X, y, 0.8, 1.0).solve()
     assert np.array_equal(X, X0) and np.array_equal(y, y0)
+
+
+def test_pointwise_form_and_extra_learner_class():
+    X, y = _clustered(6, n=16, K=3)
+    mu = rd.EmpiricalMeasure.from_arrays(X, y)
+    f = rd.Agnostic(classes=(0, 1, 2))
+    pointwise = rd.inf(f, rd.E(mu, rd.sup_ball(rd.Ball(0.8, 2), rd.ZeroOne(f))))
+    ref = make_problem(X, y, 0.8, 2.0).solve()
+    assert pointwise.solve().value == pytest.approx(ref.value, abs=1e-12)
+    g = rd.Agnostic(classes=(0, 1, 2, 9))            # a class without samples
+    mt = rd.Adversary(mu)
+    wide = rd.inf(g, rd.sup(mt, rd.E(mt, rd.ZeroOne(g)) - rd.OT(mu, mt, rd.Ball(0.8, 2))))
+    sol = wide.solve()
+    assert sol.value == pytest.approx(ref.value, abs=1e-12)
+    assert sol.classifier(X).shape == (16, 4)
