@@ -88,7 +88,7 @@ def load_measure(data: str, classes: Sequence[int] | None, per_class: int | None
     from .data.loaders import resolve
     X, y = resolve(data)
     mu = EmpiricalMeasure.from_arrays(X, y)
-    if mu.is_classification and (classes or per_class):
+    if mu.is_classification and (classes or per_class is not None):
         mu = mu.subset(classes or None, per_class, seed)
     elif classes:
         raise InvalidInput("--classes", f"the data {data!r} has real targets, not class labels")
