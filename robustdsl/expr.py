@@ -128,6 +128,12 @@ class Difference(Term):
     left: Term
     right: Term
 
+    def __post_init__(self) -> None:
+        for arg in ("left", "right"):
+            if not isinstance(getattr(self, arg), Term):
+                raise InvalidInput(arg, f"expected a term (E(...), OT(...), factor * term), "
+                                   f"got {type(getattr(self, arg)).__name__}")
+
     def __str__(self) -> str:
         return f"{self.left} - {_wrap(self.right)}"
 
