@@ -216,11 +216,13 @@ class Adversary:
     """The decision variable mu~: a measure the adversary chooses, anchored at `base`."""
 
     base: EmpiricalMeasure
-    name: str = field(default="mu~", compare=False)
+    name: str = field(default="", compare=False)  # default: the base measure's name + "~" (mu -> mu~)
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, EmpiricalMeasure):
             raise InvalidInput("base", f"expected an EmpiricalMeasure, got {type(self.base).__name__}")
+        if not self.name:
+            object.__setattr__(self, "name", f"{self.base.name}~")
 
     def __str__(self) -> str:
         return self.name

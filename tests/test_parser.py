@@ -258,3 +258,12 @@ def test_latex_constrained_and_pointwise():
     assert r"\sup_{\tilde{x} \in B^{\infty}_{\varepsilon}(x)} \ell_{0\text{-}1}\left(f; \tilde{x}, y\right)" \
         in pw.latex()
     assert pw.latex().startswith(r"\inf_{f} \mathbb{E}_{(x, y) \sim \mu}")
+
+
+def test_adversary_of_a_renamed_measure_round_trips():
+    nu = rd.EmpiricalMeasure.from_arrays(MU.X, MU.y, name="nu")
+    adv = rd.Adversary(nu)
+    assert str(adv) == "nu~"
+    problem = penalised(C, mu=nu, adv=adv)
+    assert str(problem) == "inf_{f} sup_{nu~} E_{nu~}[zero_one(f)] - OT_{c}(nu, nu~)"
+    assert rd.parse(str(problem), f=F, nu=nu, c=C) == problem
