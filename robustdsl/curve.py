@@ -87,7 +87,8 @@ def risk_curve(mu: EmpiricalMeasure, eps_grid: Iterable[Any], norm: Any = 2,
             "curves": curves, "monotone_in_L": monotone_in_L(curves)}
 
 
-def plot_curve(results: dict | Sequence[dict], path: str | Path, title: str | None = None) -> Path:
+def plot_curve(results: dict | Sequence[dict], path: str | Path, title: str | None = None,
+               xlabel: str | None = None) -> Path:
     """Plot one panel per norm (risk against eps, one line per group-size bound) to a PNG."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -103,7 +104,7 @@ def plot_curve(results: dict | Sequence[dict], path: str | Path, title: str | No
             exact = curve["max_group_size"] is None
             ax.plot(run["eps"], curve["value"], marker="o" if exact else ".", lw=2.0 if exact else 1.0,
                     ls="-" if exact else "--", label=curve["label"] + (" (exact)" if exact else " (lower bound)"))
-        ax.set_xlabel(r"$\varepsilon$ (l%s ball radius)" % run["norm"].replace("inf", r"$\infty$"))
+        ax.set_xlabel(xlabel or r"$\varepsilon$ (l%s ball radius)" % run["norm"].replace("inf", r"$\infty$"))
         ax.set_ylabel("optimal adversarial 0-1 risk")
         ax.set_title(f"l{run['norm']}, n = {run['n']}, classes {run['classes']}")
         ax.set_ylim(bottom=0)

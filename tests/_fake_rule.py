@@ -1,6 +1,6 @@
 """A test-only lowering rule with a closed-form 'value', to exercise the CLI and the curve plumbing.
 
-    value(eps, K, L) = (1 - exp(-eps)) * min(L, K) / K      (L = None means L = K)
+    value(eps, K, L) = (1 - exp(-eps)) * min(L, K) / K      (L = None means L = K; tau for power costs)
 
 It is non-decreasing in L and equals the L = K value from L = K on, like AT_L <= AT.
 """
@@ -36,10 +36,11 @@ class FakeRule(LoweringRule):
     default_backend = "fake"
 
     def accepts(self, form) -> bool:
-        return form.loss == "zero_one" and form.cost is not None and form.cost_family == "ball"
+        return form.loss == "zero_one" and form.cost is not None and form.cost_family in ("ball", "power")
 
     def apply(self, problem, form, options):
-        prog = FakeProgram(form.cost.eps, form.n_classes, options.get("max_group_size"))
+        param = form.cost.eps if form.cost_family == "ball" else form.cost.tau  # tau for power costs
+        prog = FakeProgram(param, form.n_classes, options.get("max_group_size"))
         return prog, prog
 
     def solve(self, program, backend, options):

@@ -161,3 +161,13 @@ def test_bad_arguments_exit_2(argv, capsys):
         main(argv)
     assert ei.value.code == 2
     assert "usage:" in capsys.readouterr().err
+
+
+def test_power_cost_sweep_over_tau(spec, tmp_path, fake, capsys):
+    out, png = tmp_path / "tau.json", tmp_path / "tau.png"
+    assert main(["solve", str(spec), "--data", "builtin:mnist2000", "--classes", "0,1,2,3", "--per-class", "2",
+                 "--tau", "0.5,2", "--p", "1", "--norm", "1", "--json", str(out), "--plot", str(png)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    assert [r["tau"] for r in rows] == [0.5, 2.0]
+    assert [r["value"] for r in rows] == [fake_value(0.5, 4, None), fake_value(2.0, 4, None)]
+    assert png.exists() and "tau = 2" in capsys.readouterr().out
