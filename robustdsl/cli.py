@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 from . import _check
 from .costs import Ball, Power, norm_str
-from .errors import InvalidInput, RobustDSLError, TimeLimitReached
+from .errors import InvalidInput, ParseError, RobustDSLError, TimeLimitReached
 from .learners import Agnostic, MeanField
 from .measures import EmpiricalMeasure
 
@@ -123,7 +123,13 @@ def _problems(args: argparse.Namespace):
     text = _read_spec(args.spec)
     mu = load_measure(args.data, args.classes, args.per_class, args.seed)
     for param, value, cost in _costs(args):
-        yield param, value, mu, parse(text, **bindings(mu, cost, param, value, args.delta))
+        try:
+            problem = parse(text, **bindings(mu, cost, param, value, args.delta))
+        except ParseError as exc:  # name the file; keep the type, line and column
+            err = type(exc)(f"{args.spec}: {exc}")
+            err.line, err.column = exc.line, exc.column
+            raise err from None
+        yield param, value, mu, problem
 
 
 # ---------------------------------------------------------------------------- commands

@@ -138,7 +138,7 @@ def test_demo_quick_with_fake_rule(tmp_path, fake, capsys):
     (["solve", "{spec}", "--data", "builtin:mnist2000", "--classes", "1,11", "--eps", "1"], ["classes", "[11]"]),
     (["solve", "{spec}", "--data", "builtin:mnist2000", "--per-class", "0", "--eps", "1"], ["per_class"]),
     (["solve", "{bad}", "--data", "builtin:mnist2000", "--classes", "1,7", "--per-class", "1", "--eps", "1"],
-     ["syntax error", "line 1, column 38", "^"]),
+     ["bad.rdsl: syntax error", "line 1, column 38", "^"]),
     (["solve", "{spec}", "--data", "builtin:mnist2000", "--classes", "1,7", "--per-class", "1", "--eps", "1",
       "--time-limit", "0"], ["--time-limit", "> 0"]),
     (["demo", "--out", "{spec}/sub"], ["--out", "cannot create directory"]),
