@@ -12,3 +12,6 @@ __all__ = ["Program"]
 from .group_lp import GroupLPSolver, GroupSet, LPData, LPResult  # noqa: E402
 
 __all__ += ["GroupLPSolver", "GroupSet", "LPData", "LPResult"]
+from .group_program import GroupLP  # noqa: E402
+
+__all__ += ["GroupLP"]
