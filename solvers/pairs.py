@@ -45,13 +45,15 @@ def exact_dist(A: np.ndarray, B: np.ndarray, norm: float) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Screen:
-    """What a block needs: threshold, norm, margin factor, torch device, recheck chunk rows."""
+    """What a block needs: threshold, norm, margin factor, torch device, recheck chunk rows,
+    and whether every pair gets its exact float64 distance."""
 
     threshold: float
     norm: float
     k: float
     device: str
     chunk: int
+    exact_all: bool = True
 
 
 def _unit_roundoff(device: str) -> float:
@@ -85,8 +87,9 @@ def _scales(T, norm: float):
     return T.abs().amax(1) if math.isinf(norm) else T.abs().sum(1)
 
 
-def _screen(A32, B32, scr: _Screen) -> tuple[np.ndarray, np.ndarray]:
-    """Local (i, j) of every pair that may be within the threshold (a superset, never fewer)."""
+def _screen(A32, B32, scr: _Screen):
+    """Candidates (i, j) that may be within the threshold (a superset, never fewer), with
+    `sure` marking those certainly within it and `val` their float32 distance (squared for l2)."""
     import torch
 
     A = torch.from_numpy(A32).to(scr.device)
@@ -100,28 +103,37 @@ def _screen(A32, B32, scr: _Screen) -> tuple[np.ndarray, np.ndarray]:
         S = torch.cdist(A[None], B[None], p=scr.norm)[0]
         S.sub_((sa * scr.k)[:, None]).sub_((sb * scr.k)[None, :])
         thr = scr.threshold
-    thr32 = float(np.nextafter(np.float32(thr * (1.0 + 1e-12)), np.float32(np.inf)))
-    ij = torch.nonzero(S <= thr32).cpu().numpy()
-    return ij[:, 0], ij[:, 1]
+    up = float(np.nextafter(np.float32(thr * (1.0 + 1e-12)), np.float32(np.inf)))
+    down = float(np.nextafter(np.float32(thr * (1.0 - 1e-12)), np.float32(-np.inf)))
+    ij = torch.nonzero(S <= up)
+    i, j = ij[:, 0], ij[:, 1]
+    pad = scr.k * (sa[i] + sb[j])
+    val = S[i, j] + pad                                   # the plain float32 value
+    sure = (val + 2.0 * pad) <= down                      # upper end of its error interval inside
+    return (i.cpu().numpy(), j.cpu().numpy(), val.cpu().numpy().astype(np.float64),
+            sure.cpu().numpy())
 
 
-def _recheck(A64, B64, ii, jj, scr: _Screen) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Keep candidates whose exact float64 distance is <= threshold (in chunks of rows)."""
-    keep_i, keep_j, keep_d = [], [], []
-    for s in range(0, ii.size, scr.chunk):
-        a, b = ii[s:s + scr.chunk], jj[s:s + scr.chunk]
-        d = exact_dist(A64[a], B64[b], scr.norm)
-        ok = d <= scr.threshold
-        keep_i.append(a[ok]); keep_j.append(b[ok]); keep_d.append(d[ok])
-    if not keep_i:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-    return np.concatenate(keep_i), np.concatenate(keep_j), np.concatenate(keep_d)
+def _recheck(A64, B64, cand, scr: _Screen) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep candidates whose float64 distance is <= threshold; with scr.exact_all, `exact_dist`
+    for every pair, else only for those not surely inside (the rest keep the float32 value)."""
+    ii, jj, val, sure = cand
+    if scr.exact_all:
+        sure = np.zeros(ii.size, dtype=bool)
+    dist = np.sqrt(np.maximum(val, 0.0)) if scr.norm == 2 else val
+    todo = np.flatnonzero(~sure)
+    ok = sure.copy()
+    for s in range(0, todo.size, scr.chunk):
+        t = todo[s:s + scr.chunk]
+        d = exact_dist(A64[ii[t]], B64[jj[t]], scr.norm)
+        dist[t] = d
+        ok[t] = d <= scr.threshold
+    return ii[ok], jj[ok], dist[ok]
 
 
 def _block_task(A64: np.ndarray, B64: np.ndarray, scr: _Screen):
     """One block shipped to an executor: float64 rows in, exact local pairs out."""
-    ii, jj = _screen(A64.astype(np.float32), B64.astype(np.float32), scr)
-    return _recheck(A64, B64, ii, jj, scr)
+    return _recheck(A64, B64, _screen(A64.astype(np.float32), B64.astype(np.float32), scr), scr)
 
 
 def _tasks(counts: np.ndarray, b: int) -> list[tuple[int, int, int, int]]:
@@ -187,8 +199,8 @@ def _run_blocks(X, order, tasks, scr, executor, progress) -> Iterator:
             Xs32 = X[order].astype(np.float32)
             for t in tasks:
                 r0, r1, c0, c1 = t
-                ii, jj = _screen(Xs32[r0:r1], Xs32[c0:c1], scr)
-                out = _recheck(X, X, order[r0 + ii], order[c0 + jj], scr)
+                ii, jj, val, sure = _screen(Xs32[r0:r1], Xs32[c0:c1], scr)
+                out = _recheck(X, X, (order[r0 + ii], order[c0 + jj], val, sure), scr)
                 bar.update(1)
                 yield t, out
             return
@@ -213,11 +225,14 @@ def _run_blocks(X, order, tasks, scr, executor, progress) -> Iterator:
 def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: float,
                    block: int = 2048, *, max_bytes: int = DEFAULT_MAX_BYTES,
                    max_pairs: int | None = DEFAULT_MAX_PAIRS, executor=None,
-                   device: str = "cpu", progress: bool = False
+                   device: str = "cpu", progress: bool = False, distances: str = "exact"
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(I, J, D): all u < v with labels[u] != labels[v] and dist(x_u, x_v) <= threshold.
 
-    Exact (equal to the float64 brute force, D from `exact_dist`), sorted by (I, J).
+    The pair set is exactly the float64 brute force's, sorted by (I, J). distances='exact':
+    D from `exact_dist` for every pair (O(d) per pair); 'screened': only pairs in the
+    rounding shell are recomputed, the others keep the float32 value (l2: error in D^2 at
+    most k/2 (||x_u||^2 + ||x_v||^2), k = margin_factor), which is much faster for many pairs.
     block: block edge in samples (shrunk to fit max_bytes); max_pairs: refuse with
     ResourceLimit once more pairs than this are found (None: no bound); executor: a
     concurrent.futures.Executor for the blocks; device: torch device for the screening.
@@ -231,8 +246,9 @@ def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: fl
     order = np.argsort(labels, kind="stable")
     _, counts = np.unique(labels[order], return_counts=True)
     b = block_size(n, d, block, max_bytes)
+    _check.choice("distances", distances, ("exact", "screened"))
     scr = _Screen(threshold, norm, margin_factor(norm, d, _unit_roundoff(device)), device,
-                  max(1, max_bytes // (3 * 8 * max(d, 1)) // 4))
+                  max(1, min(4096, max_bytes // (3 * 8 * max(d, 1)) // 4)), distances == "exact")
     tasks = _tasks(counts, b)
     Is, Js, Ds, found = [], [], [], 0
     for done, (_, (gi, gj, dist)) in enumerate(_run_blocks(X, order, tasks, scr, executor, progress), 1):

@@ -31,6 +31,17 @@ def assert_same(got, want):
         np.testing.assert_array_equal(a, b)
 
 
+def check_both(X, labels, thr, norm, block):
+    """'exact' equals brute force bit for bit; 'screened' has the same pairs and close distances."""
+    want = brute(X, labels, thr, norm)
+    assert_same(conflict_pairs(X, labels, thr, norm, block=block), want)
+    I, J, D = conflict_pairs(X, labels, thr, norm, block=block, distances="screened")
+    assert_same((I, J), want[:2])
+    scale = np.abs(X).max() * X.shape[1] + 1.0
+    np.testing.assert_allclose(D, want[2], rtol=0, atol=1e-3 * scale)
+    return want
+
+
 def at_pair_distance(X, labels, norm, q):
     """A threshold equal to an actual cross-class distance (so a pair sits exactly on it)."""
     _, _, d = brute(X, labels, np.inf, norm)
@@ -44,9 +55,7 @@ def test_random_gaussian_with_exact_ties(norm, q):
     X = rng.normal(size=(150, 5))
     labels = rng.integers(0, 3, 150)
     thr = at_pair_distance(X, labels, norm, q)
-    want = brute(X, labels, thr, norm)
-    assert want[0].size >= 1
-    assert_same(conflict_pairs(X, labels, thr, norm, block=17), want)
+    assert check_both(X, labels, thr, norm, 17)[0].size >= 1
 
 
 @pytest.mark.parametrize("norm", NORMS)
@@ -55,9 +64,7 @@ def test_integer_grid_many_points_on_the_threshold(norm):
     X = rng.integers(0, 5, size=(120, 3)).astype(float)
     labels = rng.integers(0, 4, 120)
     for thr in (0.0, 1.0, 2.0, 5.0 ** 0.5, 3.0):
-        want = brute(X, labels, thr, norm)
-        got = conflict_pairs(X, labels, thr, norm, block=32)
-        assert_same(got, want)
+        check_both(X, labels, thr, norm, 32)
     # distance exactly 5 between (0,0,0) and (3,4,0) in l2, 7 in l1, 4 in l_inf
     X2 = np.array([[0.0, 0, 0], [3, 4, 0], [3, 4, 1e-6]])
     for nm, thr in ((2.0, 5.0), (1.0, 7.0), (np.inf, 4.0)):
@@ -73,11 +80,11 @@ def test_high_dimension_and_large_offset(norm):
     X = rng.random((90, 784))
     labels = np.repeat([0, 1, 2], 30)
     thr = at_pair_distance(X, labels, norm, 0.3)
-    assert_same(conflict_pairs(X, labels, thr, norm, block=25), brute(X, labels, thr, norm))
+    check_both(X, labels, thr, norm, 25)
     Y = 1e4 + rng.normal(scale=1e-2, size=(60, 4))          # norms far larger than distances
     lab = rng.integers(0, 2, 60)
     thr = at_pair_distance(Y, lab, norm, 0.2)
-    assert_same(conflict_pairs(Y, lab, thr, norm, block=16), brute(Y, lab, thr, norm))
+    check_both(Y, lab, thr, norm, 16)
 
 
 @settings(max_examples=40, deadline=None)
@@ -87,7 +94,7 @@ def test_property_equals_brute_force(n, d, seed, norm, thr):
     rng = np.random.default_rng(seed)
     X = rng.integers(-2, 3, size=(n, d)) * 0.5               # many ties at the thresholds
     labels = rng.integers(0, 3, n)
-    assert_same(conflict_pairs(X, labels, thr, norm, block=7), brute(X, labels, thr, norm))
+    check_both(X, labels, thr, norm, 7)
 
 
 def test_process_pool_gives_identical_output():
@@ -112,7 +119,7 @@ def test_margin_is_safe_against_float32_extremes():
     labels = np.repeat([0, 1], 200)
     d = exact_dist(base, X[200:], 2.0)
     for thr in (d.min(), np.median(d), d.max()):
-        assert_same(conflict_pairs(X, labels, thr, 2.0, block=64), brute(X, labels, thr, 2.0))
+        check_both(X, labels, thr, 2.0, 64)
     assert margin_factor(2.0, 784) > 2 * 784 * 2.0 ** -24
 
 
@@ -145,6 +152,8 @@ def test_bad_input_and_no_mutation():
         conflict_pairs(X, labels, -1.0, 2)
     with pytest.raises(InvalidInput, match="norm"):
         conflict_pairs(X, labels, 1.0, 3)
+    with pytest.raises(InvalidInput, match="distances"):
+        conflict_pairs(X, labels, 1.0, 2, distances="fast")
     with pytest.raises(InvalidInput, match="device"):
         conflict_pairs(X, labels, 1.0, 2, device="tpu")
     import torch
