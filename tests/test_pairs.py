@@ -114,10 +114,10 @@ def test_process_pool_gives_identical_output():
 def test_margin_is_safe_against_float32_extremes():
     # a pair whose float32 screen value lands just above the threshold while the float64 one is on it
     rng = np.random.default_rng(5)
-    base = rng.random((200, 784)).astype(np.float32).astype(np.float64)
+    base = rng.random((100, 784)).astype(np.float32).astype(np.float64)
     X = np.vstack([base, base + rng.choice([-1, 1], size=base.shape) * 1e-3])
-    labels = np.repeat([0, 1], 200)
-    d = exact_dist(base, X[200:], 2.0)
+    labels = np.repeat([0, 1], 100)
+    d = exact_dist(base, X[100:], 2.0)
     for thr in (d.min(), np.median(d), d.max()):
         check_both(X, labels, thr, 2.0, 64)
     assert margin_factor(2.0, 784) > 2 * 784 * 2.0 ** -24
@@ -171,3 +171,15 @@ def test_single_class_has_no_pairs_and_floor_counts_cross_pairs():
     for norm in NORMS:
         out = distance_floor(X, labels, norm, block=7)
         assert out["pairs"] == (50 * 50 - 5 * 100) // 2
+
+
+def test_dask_executor_gives_identical_output():
+    from dask import distributed
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(200, 6))
+    labels = rng.integers(0, 3, 200)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        par = conflict_pairs(X, labels, 2.5, 1.0, block=30, executor=client.get_executor())
+    assert_same(par, brute(X, labels, 2.5, 1.0))
