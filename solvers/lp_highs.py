@@ -81,6 +81,10 @@ class HighsGroupLP:
     def solve(self, time_limit: float | None = None) -> LPResult:
         """Solve (warm from the last basis); SolverFailed unless HiGHS reports Optimal."""
         h = self._h
+        if self.n_cols == 0:  # no group: nothing can be merged, AT = 0, r = 0 (q = 1)
+            return LPResult(value=0.0, w=np.zeros(0), r=np.zeros(self.n), q=np.ones(self.n),
+                            budget_dual=0.0 if self.budget is not None else None,
+                            status="Optimal", backend="highs", seconds=0.0)
         tl = time_limit if time_limit is not None else self.time_limit
         h.setOptionValue("time_limit", float(tl) if tl is not None else highspy.kHighsInf)
         t0 = time.perf_counter()
