@@ -220,3 +220,12 @@ class _WorkingSet:
                 for cols in itertools.combinations(range(k), s):
                     by_size.setdefault(s, []).append(rows[:, list(cols)])
         return sum(self.add(np.concatenate(by_size[s])) for s in sorted(by_size))
+
+
+def all_admissible_groups(program: GroupLP) -> GroupSet:
+    """Every admissible group of size 2..L (full enumeration: the explicit LP (P), e.g. for export)."""
+    g = conflict_graph(program)
+    test = group_test(program.X, program.eps, program.norm,
+                      dist=g.edge_dist if program.norm == 2 else None)
+    found = enumerate_cliques(g, program.group_limit, keep=test)
+    return GroupSet.concat([GroupSet.from_rows(found[k]) for k in sorted(found)])

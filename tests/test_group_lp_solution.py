@@ -114,3 +114,18 @@ def test_pointwise_form_and_extra_learner_class():
     sol = wide.solve()
     assert sol.value == pytest.approx(ref.value, abs=1e-12)
     assert sol.classifier(X).shape == (16, 4)
+
+
+@pytest.mark.parametrize("fmt", ["lp", "mps"])
+def test_export_of_the_full_lp_reads_back_to_the_same_value(tmp_path, fmt):
+    import highspy
+    X, y = _clustered(6, n=14, K=3)
+    comp = make_problem(X, y, 0.8, 2.0).compile()
+    path = comp.export(tmp_path / f"model.{fmt}")
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(path))
+    h.run()
+    value = abs(h.getInfo().objective_function_value)
+    assert value == pytest.approx(comp.solve().value, abs=1e-9)
+    assert value == pytest.approx(full_lp(np.full(14, 1 / 14), all_groups(X, y, 0.8, 2.0)), abs=1e-9)
