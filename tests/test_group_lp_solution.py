@@ -129,3 +129,11 @@ def test_export_of_the_full_lp_reads_back_to_the_same_value(tmp_path, fmt):
     value = abs(h.getInfo().objective_function_value)
     assert value == pytest.approx(comp.solve().value, abs=1e-9)
     assert value == pytest.approx(full_lp(np.full(14, 1 / 14), all_groups(X, y, 0.8, 2.0)), abs=1e-9)
+
+
+@pytest.mark.parametrize("norm", [2.0, float("inf"), 1.0])
+def test_eps_zero_merges_only_identical_points(norm):
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    sol = make_problem(X, np.array([0, 1, 2, 0]), 0.0, norm).solve()
+    assert sol.value == pytest.approx(0.5, abs=1e-12)          # 3/4 merged, 1/4 of it kept right
+    assert sol.certificate().ok
