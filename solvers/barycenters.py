@@ -16,6 +16,7 @@ dual bound.  Pure ball costs: B is 0 iff the minimum enclosing ball has radius <
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,7 +169,7 @@ def geometric_median(Xg: np.ndarray, cost: TransportCost, tol: float = TOL,
     return Barycenters(up, lo, Y, "geometric median (vertex test + Weiszfeld)")
 
 
-def _cvxpy_solve(Xg: np.ndarray, cost: TransportCost, shrink: float = 1e-7):
+def _cvxpy_solve(Xg: np.ndarray, cost: TransportCost, shrink: float = 0.0):
     """All groups in one separable convex program min sum_j phi(||z_j||), z_j = x_j - y
     [, ||z_j||_ball <= eps (1 - shrink)]; returns (Y, ball duals, duals of z_j = x_j - y)."""
     import cvxpy as cp
@@ -184,7 +185,9 @@ def _cvxpy_solve(Xg: np.ndarray, cost: TransportCost, shrink: float = 1e-7):
             balls.append(cp.norm(Zs[j], cost.ball_norm, axis=1) <= cost.eps * (1.0 - shrink))
     prob = cp.Problem(cp.Minimize(cp.sum(terms)), eqs + balls)
     try:
-        prob.solve(solver="CLARABEL")
+        with warnings.catch_warnings():  # 'inaccurate' is fine: the interval is certified below
+            warnings.simplefilter("ignore", UserWarning)
+            prob.solve(solver="CLARABEL", tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
     except cp.error.SolverError as exc:
         raise SolverFailed(f"cvxpy barycenter program failed: {exc}", status="solver_error",
                            backend="cvxpy") from None
@@ -205,7 +208,7 @@ def convex_barycenter(Xg: np.ndarray, cost: TransportCost) -> Barycenters:
     up, lo, Y = np.full(m, np.inf), np.full(m, np.inf), Xg.mean(1)
     todo = np.arange(m)
     if cost.has_ball:
-        r_lo, r_hi, _ = enclosing_radius(Xg, cost.ball_norm)
+        r_lo, r_hi, centre = enclosing_radius(Xg, cost.ball_norm)
         todo = np.flatnonzero(r_hi <= cost.eps * (1.0 - 1e-6))
         unsure = np.flatnonzero((r_lo <= cost.eps) & (r_hi > cost.eps * (1.0 - 1e-6)))
         if unsure.size:  # the constraint only raises B: the unconstrained bound stays valid
@@ -214,11 +217,24 @@ def convex_barycenter(Xg: np.ndarray, cost: TransportCost) -> Barycenters:
     if todo.size:
         Xt = Xg[todo]
         Yt, lam, U = _cvxpy_solve(Xt, cost)
+        if cost.has_ball:
+            Yt = _into_balls(Xt, Yt, cost, r_hi[todo], centre[todo])
         up[todo] = group_cost_at(Xt, Yt, cost)
         lo[todo] = np.minimum(np.maximum(dual_lower_bound(Xt, Yt, cost, lam),
                                          dual_lower_bound(Xt, Yt, cost, lam, U)), up[todo])
         Y[todo] = Yt
     return Barycenters(up, lo, Y, "convex program (cvxpy/Clarabel) + dual bound")
+
+
+def _into_balls(Xg: np.ndarray, Y: np.ndarray, cost: TransportCost, r: np.ndarray,
+                C: np.ndarray) -> np.ndarray:
+    """Pull solver points slightly outside a ball back in, towards the enclosing-ball centre C
+    (radius r < eps): y + a (C - y) with the smallest a in [0, 1] that satisfies every ball."""
+    dist = norm_rows(Y[:, None, :] - Xg, cost.ball_norm)
+    over = dist - cost.eps
+    den = np.maximum(dist - r[:, None], 1e-300)
+    a = np.clip(np.where(over > 0, over / den, 0.0).max(1) * (1 + 1e-9), 0.0, 1.0)
+    return Y + a[:, None] * (C - Y)
 
 
 def enclosing_radius(Xg: np.ndarray, norm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -12,3 +12,5 @@ __all__ = ["Program"]
 from .group_lp import GroupLPSolver, GroupSet, LPData, LPResult  # noqa: E402
 
 __all__ += ["GroupLPSolver", "GroupSet", "LPData", "LPResult"]
+from .barycenter_program import BarycenterLP, TransportCost  # noqa: E402
+__all__ += ["BarycenterLP", "TransportCost"]

@@ -1,1 +1,2 @@
 """Imports every rule module so that each registers itself (one line per rule)."""
+from . import barycenter_lp  # noqa: F401  agnostic + zero_one + general cost -> BarycenterLP
