@@ -10,9 +10,9 @@ from robustdsl.ir.barycenter_program import TransportCost
 
 
 def generic_barycenter(P: np.ndarray, cost: TransportCost) -> float:
-    """min_y sum_v c(x_v, y) by scipy.optimize.minimize (Nelder-Mead, restarted) from every member
-    and the mean; with an l2 ball, SLSQP under the ball constraints (+inf if no start ends inside)."""
-    starts = list(P) + [P.mean(0)]
+    """min_y sum_v c(x_v, y) by scipy.optimize.minimize (Nelder-Mead, restarted) from the mean and
+    a member; with an l2 ball, SLSQP under the ball constraints (+inf if no start ends inside)."""
+    starts = [P.mean(0), P[0]]
 
     def power(y):
         return float(cost.phi(np.linalg.norm(P - y, ord=cost.norm, axis=1)).sum()) if cost.has_power else 0.0
@@ -36,10 +36,17 @@ def _ball_reference(P, cost, starts) -> float:
         s = np.sqrt(np.sum((P - y) ** 2, axis=1) + 1e-18)
         return float(cost.phi(s).sum()) if cost.has_power else 0.0
 
-    cons = [{"type": "ineq", "fun": (lambda y, v=v: cost.eps ** 2 - np.sum((P[v] - y) ** 2))} for v in range(len(P))]
+    def grad(y):
+        if not cost.has_power:
+            return np.zeros_like(y)
+        s = np.sqrt(np.sum((P - y) ** 2, axis=1) + 1e-18)
+        return ((cost.p * s ** (cost.p - 2) / cost.tau)[:, None] * (y - P)).sum(0)
+
+    cons = [{"type": "ineq", "fun": (lambda y, v=v: cost.eps ** 2 - np.sum((P[v] - y) ** 2)),
+             "jac": (lambda y, v=v: 2.0 * (P[v] - y))} for v in range(len(P))]
     best = np.inf
     for s in starts:
-        r = minimize(smooth, s, method="SLSQP", constraints=cons, options={"ftol": 1e-15, "maxiter": 500})
+        r = minimize(smooth, s, jac=grad, method="SLSQP", constraints=cons, options={"ftol": 1e-15, "maxiter": 500})
         if np.all(np.linalg.norm(P - r.x, axis=1) <= cost.eps * (1 + 1e-9)):
             best = min(best, float(cost.phi(np.linalg.norm(P - r.x, axis=1)).sum()) if cost.has_power else 0.0)
     return best
