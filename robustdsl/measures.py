@@ -11,6 +11,14 @@ from . import _check
 from .errors import InvalidInput
 
 
+def _as_array(name: str, value: Any) -> np.ndarray:
+    """np.asarray, refusing ragged or non-numeric input with an error naming the argument."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(name, f"cannot be read as an array ({exc})") from None
+
+
 @dataclass(frozen=True, eq=False)
 class EmpiricalMeasure:
     """mu = sum_v p_v delta_(x_v, y_v); targets y are integer class labels or real numbers.
@@ -61,11 +69,11 @@ class EmpiricalMeasure:
         Default weights are 1/n (total mass 1).
         """
         task = _check.choice("task", task, (None, "classification", "regression"))
-        Xa = np.asarray(X)
+        Xa = _as_array("X", X)
         if Xa.ndim > 2:
             Xa = Xa.reshape(Xa.shape[0], -1)
         Xf = _check.frozen_array("X", Xa, ndim=2)
-        ya = np.asarray(y)
+        ya = _as_array("y", y)
         if ya.ndim != 1:
             raise InvalidInput("y", f"has shape {ya.shape}", "a 1-D array of targets")
         if task is None:
@@ -208,11 +216,13 @@ class Adversary:
     """The decision variable mu~: a measure the adversary chooses, anchored at `base`."""
 
     base: EmpiricalMeasure
-    name: str = field(default="mu~", compare=False)
+    name: str = field(default="", compare=False)  # default: the base measure's name + "~" (mu -> mu~)
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, EmpiricalMeasure):
             raise InvalidInput("base", f"expected an EmpiricalMeasure, got {type(self.base).__name__}")
+        if not self.name:
+            object.__setattr__(self, "name", f"{self.base.name}~")
 
     def __str__(self) -> str:
         return self.name

@@ -26,6 +26,7 @@ from robustdsl.ir.barycenter_program import BarycenterLP, TransportCost, norm_ro
 from robustdsl.ir.group_lp import GroupSet, LPData, LPResult
 
 from .barycenters import barycenters
+from .cliques import ConflictGraph, extend
 from .pairs import conflict_pairs, exact_dist
 
 VIOLATION_TOL = 1e-9
@@ -122,42 +123,17 @@ def pair_graph(X: np.ndarray, labels: np.ndarray, cost: TransportCost, bound: fl
     return Groups(np.stack([I, J], 1), B, B.copy(), 0.5 * (X[I] + X[J]))
 
 
-def _extend(rows: np.ndarray, labels: np.ndarray, indptr: np.ndarray, nbrs: np.ndarray,
-            keys: np.ndarray, n: int) -> np.ndarray:
-    """All (k+1)-cliques S + {v}, v > max(S), v adjacent to every member, label new (vectorised)."""
-    last = rows[:, -1]
-    cnt = indptr[last + 1] - indptr[last]
-    gi = np.repeat(np.arange(rows.shape[0]), cnt)
-    starts = np.repeat(indptr[last], cnt)
-    offs = np.arange(gi.size) - np.repeat(np.cumsum(cnt) - cnt, cnt)
-    v = nbrs[starts + offs]
-    ok = np.ones(v.size, bool)
-    for j in range(rows.shape[1] - 1):
-        member = rows[gi, j]
-        key = member * n + v
-        pos = np.searchsorted(keys, key)
-        ok &= (pos < keys.size) & (keys[np.minimum(pos, keys.size - 1)] == key)
-    for j in range(rows.shape[1]):
-        ok &= labels[rows[gi, j]] != labels[v]
-    return np.concatenate([rows[gi[ok]], v[ok, None]], 1)
-
-
 def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarray, t: float,
              L: int, pairs: Groups) -> tuple[list[Groups], float]:
     """Groups violated with their attained cost (sum q - 1 - t B_hi > VIOLATION_TOL: to add), and
     the largest violation sum q - 1 - t B_lo over ALL admissible groups (exhaustive clique
     search with a valid prune; >= 0)."""
-    n = X.shape[0]
     qmax = float(q.max()) if q.size else 0.0
     found: list[Groups] = []
     worst = 0.0
     level = pairs
-    I, J = pairs.rows[:, 0], pairs.rows[:, 1]
-    order = np.lexsort((J, I))
-    I, J = I[order], J[order]
-    keys = I * n + J
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(I, minlength=n))]).astype(np.int64)
-    plo = pairs.lower[order]
+    # the pair graph, its edge 'lengths' being the exact pair costs B({u, v})
+    g = ConflictGraph(X.shape[0], pairs.rows[:, 0], pairs.rows[:, 1], labels, pairs.lower)
     k = 2
     while level.rows.shape[0]:
         qs = q[level.rows].sum(1) - 1.0
@@ -170,20 +146,19 @@ def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarr
         if k >= L:
             break
         grow = viol + (L - k) * qmax > 0.0
-        parent_lo = level.lower[grow]
-        cand = _extend(level.rows[grow], labels, indptr, J, keys, n)
+        parents, parent_lo = level.rows[grow], level.lower[grow]
+        k += 1
+
+        def promising(new: np.ndarray, k=k, parents=parents, parent_lo=parent_lo) -> np.ndarray:
+            # cheap prune: B(S + v) >= max(B(S), B({u, v})) (B is monotone under inclusion)
+            lo = parent_lo[_parent_index(parents, new)]
+            for j in range(k - 1):
+                lo = np.maximum(lo, g.edge_dist(new[:, j], new[:, -1]))
+            return q[new].sum(1) + (L - k) * qmax - 1.0 - t * lo > 0.0
+
+        cand = extend(g, parents, promising)
         if cand.shape[0] == 0:
             break
-        # cheap prune: B(S + v) >= max(B(S), B({u, v})) (monotone under inclusion)
-        pidx = _parent_index(level.rows[grow], cand)
-        lo = parent_lo[pidx]
-        for j in range(k):
-            kk = cand[:, j] * n + cand[:, -1]
-            pos = np.searchsorted(keys, kk)
-            lo = np.maximum(lo, plo[pos])
-        k += 1
-        keep = q[cand].sum(1) + (L - k) * qmax - 1.0 - t * lo > 0.0
-        cand = cand[keep]
         bc = barycenters(X[cand], cost)
         level = Groups(cand, bc.upper, bc.lower, bc.points)
     return found, worst

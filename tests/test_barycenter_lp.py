@@ -176,7 +176,7 @@ def test_transport_cost_conversion_and_refusals(tiny):
         _problem(tiny, rd.Power(2, 1.0, 2) + rd.Power(1, 1.0, 2)).compile(rule="barycenter_lp")
 
 
-@pytest.mark.parametrize("backend", ["scipy", "highs"])
+@pytest.mark.parametrize("backend", ["highs", "cvxpy", "pyomo"])
 def test_back_ends_agree(tiny, backend):
     ref = _problem(tiny, rd.Power(1, 1.0, 1)).solve("scipy").value
     assert _problem(tiny, rd.Power(1, 1.0, 1)).solve(backend).value == pytest.approx(ref, abs=1e-7)
@@ -191,3 +191,15 @@ def test_inputs_are_not_mutated():
     _problem(mu, rd.Power(2, 1.0, 2)).solve()
     assert np.array_equal(X, X0) and np.array_equal(w, w0)
     assert math.isfinite(float(mu.X.sum()))
+
+
+@pytest.mark.parametrize("norm", [2, 1, math.inf])
+def test_constrained_ball_equals_the_group_lp_rule(tiny, norm):
+    """OT of a ball cost is 0 or inf: the constrained form (this rule) equals the penalised
+    ball value of the group-LP rule (a separate pipeline: exact MEB / box / l1 tests)."""
+    ball = rd.Ball(0.6, norm)
+    pen = _problem(tiny, ball).solve()
+    assert pen.rule == "group_lp_ball"
+    con = _problem(tiny, ball, delta=0.2).solve()
+    assert con.rule == "barycenter_lp"
+    assert con.value == pytest.approx(pen.value, abs=1e-9)
