@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from robustdsl.errors import InvalidInput
 from robustdsl.ir.barycenter_program import BarycenterLP, TransportCost
 
 from .barycenter_lp import BarycenterLPResult, pair_graph, separate
@@ -44,6 +45,8 @@ class PriceClassifier:
     def scores(self, Xq: np.ndarray) -> np.ndarray:
         """(m, K) array of f*_k (unnormalised, sum <= 1 by dual feasibility)."""
         Xq = np.atleast_2d(np.asarray(Xq, dtype=np.float64))
+        if Xq.ndim != 2 or Xq.shape[1] != self.X.shape[1]:
+            raise InvalidInput("x", f"has shape {Xq.shape}", f"an (m, {self.X.shape[1]}) array")
         out = np.zeros((Xq.shape[0], self.n_classes))
         for s in range(0, Xq.shape[0], self.block):
             C = self.cost(self.X[None, :, :], Xq[s:s + self.block, None, :])   # (b, n)
@@ -58,6 +61,10 @@ class PriceClassifier:
         f = self.scores(Xq)
         rest = np.maximum(1.0 - f.sum(1, keepdims=True), 0.0)
         return f + rest / self.n_classes
+
+    def predict(self, Xq: np.ndarray) -> np.ndarray:
+        """The most probable class index (0..K-1) of each row."""
+        return self(Xq).argmax(1)
 
 
 @dataclass(frozen=True, eq=False)

@@ -122,7 +122,10 @@ def test_front_end_solution_and_certificate(tiny):
     cert = sol.certificate()
     assert cert.ok and cert.gap <= 1e-8
     # the attack carries all the mass, with the learner's labels; the classifier is a distribution
-    assert sol.attack.mass == pytest.approx(tiny.mass)
+    att = sol.attack
+    assert att.mass == pytest.approx(tiny.mass)
+    moved = np.sum((att.points - tiny.X[att.source]) ** 2, 1) / 0.5
+    assert att.best_response_risk() - float(att.masses @ moved) == pytest.approx(sol.value, abs=1e-9)
     P = sol.classifier(np.random.default_rng(0).normal(size=(50, 2)))
     assert P.shape == (50, 3) and np.allclose(P.sum(1), 1.0) and np.all(P >= 0)
     # the price 1/tau as a factor on the OT term is the same problem

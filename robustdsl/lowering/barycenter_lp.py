@@ -18,7 +18,6 @@ from ..analysis import ProblemForm
 from ..costs import Ball, Cost, Power, SumCost
 from ..errors import UnsupportedProblem
 from ..ir.barycenter_program import BarycenterLP, TransportCost
-from ..measures import EmpiricalMeasure
 from ..solution import Certificate, Solution
 from . import register
 from .base import LoweringRule
@@ -77,7 +76,7 @@ class BarycenterLPRule(LoweringRule):
         return tc.has_power or form.constrained
 
     def apply(self, problem: Any, form: ProblemForm, options: dict) -> tuple[BarycenterLP, dict]:
-        mu: EmpiricalMeasure = form.mu  # type: ignore[assignment]
+        mu = form.mu
         classes = tuple(form.learner_obj.classes)  # type: ignore[union-attr]
         cls = np.asarray(classes)
         order = np.argsort(cls)
@@ -104,12 +103,11 @@ class BarycenterLPRule(LoweringRule):
         prog, res = raw
         if getattr(res, "kind", "") == "sinkhorn":
             return _sinkhorn_solution(prog, res, inverse_data)
-        from ..solvers.barycenter_saddle import PriceClassifier, build_attack, certify
+        from ..saddle import build_attack
+        from ..solvers.barycenter_saddle import PriceClassifier, certify
         classes = inverse_data["classes"]
         truncated = prog.group_limit < prog.n_classes
-        att = build_attack(prog, res)
-        attack = EmpiricalMeasure.from_arrays(att.X, np.asarray(classes)[att.labels], att.weights,
-                                              classes=classes, task="classification", name="mu~*")
+        attack = _attack(prog, res, classes, build_attack)
         clf = PriceClassifier(prog.X, prog.labels, res.q, res.t, prog.cost, prog.n_classes)
         lower, upper = res.lower, res.upper
         if truncated:
@@ -133,6 +131,19 @@ class BarycenterLPRule(LoweringRule):
         return Solution(value=lower, lower=lower, upper=upper, status=status, backend=res.backend,
                         rule=self.name, timings=dict(res.timings), attack=attack, classifier=clf, q=res.q,
                         info=info, certify=_certify)
+
+
+def _attack(prog: BarycenterLP, res: Any, classes: tuple, build_attack) -> Any:
+    """robustdsl.saddle.Attack: w_S of each member of S at the barycenter x'_S, the rest unmoved."""
+    gs, w = res.groups, np.maximum(res.w, 0.0)
+    rows, ws, cs = [], [], []
+    for k in np.unique(gs.sizes):
+        sel = np.flatnonzero((gs.sizes == k) & (w > 0))
+        if sel.size:
+            rows.append(gs.indices[gs.indptr[sel][:, None] + np.arange(k)])
+            ws.append(w[sel])
+            cs.append(res.points[sel])
+    return build_attack(prog.X, prog.labels, prog.weights, classes, rows, ws, cs)
 
 
 def _sinkhorn_solution(prog: BarycenterLP, res: Any, inverse_data: dict) -> Solution:
