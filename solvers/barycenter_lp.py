@@ -123,6 +123,11 @@ def pair_graph(X: np.ndarray, labels: np.ndarray, cost: TransportCost, bound: fl
     return Groups(np.stack([I, J], 1), B, B.copy(), 0.5 * (X[I] + X[J]))
 
 
+def scaled(t: float, B: np.ndarray) -> np.ndarray:
+    """t B with t * inf = inf also for t = 0 (a group whose balls do not meet stays inadmissible)."""
+    return np.where(np.isfinite(B), t * np.where(np.isfinite(B), B, 0.0), np.inf)
+
+
 def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarray, t: float,
              L: int, pairs: Groups) -> tuple[list[Groups], float]:
     """Groups violated with their attained cost (sum q - 1 - t B_hi > VIOLATION_TOL: to add), and
@@ -137,10 +142,10 @@ def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarr
     k = 2
     while level.rows.shape[0]:
         qs = q[level.rows].sum(1) - 1.0
-        viol = qs - t * level.lower
+        viol = qs - scaled(t, level.lower)
         if viol.size:
             worst = max(worst, float(viol.max()))
-        bad = np.isfinite(level.upper) & (qs - t * level.upper > VIOLATION_TOL)
+        bad = np.isfinite(level.upper) & (qs - scaled(t, level.upper) > VIOLATION_TOL)
         if bad.any():
             found.append(Groups(level.rows[bad], level.upper[bad], level.lower[bad], level.points[bad]))
         if k >= L:
@@ -154,7 +159,7 @@ def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarr
             lo = parent_lo[_parent_index(parents, new)]
             for j in range(k - 1):
                 lo = np.maximum(lo, g.edge_dist(new[:, j], new[:, -1]))
-            return q[new].sum(1) + (L - k) * qmax - 1.0 - t * lo > 0.0
+            return q[new].sum(1) + (L - k) * qmax - 1.0 - scaled(t, lo) > 0.0
 
         cand = extend(g, parents, promising)
         if cand.shape[0] == 0:

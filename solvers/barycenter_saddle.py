@@ -26,7 +26,7 @@ import numpy as np
 from robustdsl.errors import InvalidInput
 from robustdsl.ir.barycenter_program import BarycenterLP, TransportCost
 
-from .barycenter_lp import BarycenterLPResult, pair_graph, separate
+from .barycenter_lp import BarycenterLPResult, pair_graph, scaled, separate
 from .barycenters import barycenters
 
 
@@ -150,8 +150,7 @@ def max_group_excess(prog: BarycenterLP, q: np.ndarray, t: float,
             if rows.shape[0] == 0:
                 continue
             B = barycenters(prog.X[rows], prog.cost).lower
-            tB = np.where(np.isfinite(B), t * B, np.inf) if t > 0 else np.where(np.isfinite(B), 0.0, np.inf)
-            worst = max(worst, float(np.max(q[rows].sum(1) - 1.0 - tB)))
+            worst = max(worst, float(np.max(q[rows].sum(1) - 1.0 - scaled(t, B))))
         return worst, "enumeration of every group and its meeting point"
     bound = (L - 1) / t if t > 0 else math.inf
     _, worst = separate(prog.X, prog.labels, prog.cost, q, t, L, pair_graph(prog.X, prog.labels, prog.cost, bound))
