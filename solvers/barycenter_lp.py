@@ -128,45 +128,74 @@ def scaled(t: float, B: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(B), t * np.where(np.isfinite(B), B, 0.0), np.inf)
 
 
+def _sq_l2(cost: TransportCost) -> bool:
+    return cost.has_power and not cost.has_ball and cost.p == 2 and cost.norm == 2
+
+
 def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarray, t: float,
              L: int, pairs: Groups) -> tuple[list[Groups], float]:
     """Groups violated with their attained cost (sum q - 1 - t B_hi > VIOLATION_TOL: to add), and
     the largest violation sum q - 1 - t B_lo over ALL admissible groups (exhaustive clique
-    search with a valid prune; >= 0)."""
+    search with a valid prune; >= 0).
+
+    Prune of a candidate S (before computing B(S)): B(S) >= max(B(S - v), max pair B, sum of
+    pair B / (|S| - 1)) (monotonicity; summing c(x_u, y) + c(x_v, y) >= B({u, v}) over the pairs
+    of S counts every member |S| - 1 times).  Squared l2: B(S) = (2 / |S|) sum of pair B exactly.
+    """
     qmax = float(q.max()) if q.size else 0.0
     found: list[Groups] = []
     worst = 0.0
-    level = pairs
+    rows, up, lo, psum = pairs.rows, pairs.upper, pairs.lower, pairs.lower
     # the pair graph, its edge 'lengths' being the exact pair costs B({u, v})
     g = ConflictGraph(X.shape[0], pairs.rows[:, 0], pairs.rows[:, 1], labels, pairs.lower)
     k = 2
-    while level.rows.shape[0]:
-        qs = q[level.rows].sum(1) - 1.0
-        viol = qs - scaled(t, level.lower)
+    while rows.shape[0]:
+        qs = q[rows].sum(1) - 1.0
+        viol = qs - scaled(t, lo)
         if viol.size:
             worst = max(worst, float(viol.max()))
-        bad = np.isfinite(level.upper) & (qs - scaled(t, level.upper) > VIOLATION_TOL)
+        bad = np.isfinite(up) & (qs - scaled(t, up) > VIOLATION_TOL)
         if bad.any():
-            found.append(Groups(level.rows[bad], level.upper[bad], level.lower[bad], level.points[bad]))
+            found.append(_groups(X, rows[bad], cost) if k > 2 else
+                         Groups(rows[bad], up[bad], lo[bad], pairs.points[bad]))
         if k >= L:
             break
         grow = viol + (L - k) * qmax > 0.0
-        parents, parent_lo = level.rows[grow], level.lower[grow]
+        parents, parent_lo, parent_sum = rows[grow], lo[grow], psum[grow]
         k += 1
+        box: dict = {}
 
-        def promising(new: np.ndarray, k=k, parents=parents, parent_lo=parent_lo) -> np.ndarray:
-            # cheap prune: B(S + v) >= max(B(S), B({u, v})) (B is monotone under inclusion)
-            lo = parent_lo[_parent_index(parents, new)]
+        def promising(new: np.ndarray, k=k, parents=parents, parent_lo=parent_lo, parent_sum=parent_sum,
+                      box=box) -> np.ndarray:
+            pi = _parent_index(parents, new)
+            bound, tot = parent_lo[pi], parent_sum[pi].copy()
             for j in range(k - 1):
-                lo = np.maximum(lo, g.edge_dist(new[:, j], new[:, -1]))
-            return q[new].sum(1) + (L - k) * qmax - 1.0 - scaled(t, lo) > 0.0
+                e = g.edge_dist(new[:, j], new[:, -1])
+                bound = np.maximum(bound, e)
+                tot = tot + e
+            bound = np.maximum(bound, tot / (k - 1))
+            keep = q[new].sum(1) + (L - k) * qmax - 1.0 - scaled(t, bound) > 0.0
+            box.setdefault("sum", []).append(tot[keep])
+            return keep
 
         cand = extend(g, parents, promising)
         if cand.shape[0] == 0:
             break
-        bc = barycenters(X[cand], cost)
-        level = Groups(cand, bc.upper, bc.lower, bc.points)
+        psum = np.concatenate(box["sum"])
+        if _sq_l2(cost):
+            up = lo = (2.0 / k) * psum
+        else:
+            bc = _groups(X, cand, cost)
+            up, lo = bc.upper, bc.lower
+        rows = cand
     return found, worst
+
+
+def _groups(X: np.ndarray, rows: np.ndarray, cost: TransportCost) -> Groups:
+    """Groups with their certified barycenters, computed in blocks."""
+    parts = [barycenters(X[rows[s:s + 4096]], cost) for s in range(0, rows.shape[0], 4096)]
+    return Groups(rows, np.concatenate([p.upper for p in parts]), np.concatenate([p.lower for p in parts]),
+                  np.concatenate([p.points for p in parts]))
 
 
 def _parent_index(parents: np.ndarray, cand: np.ndarray) -> np.ndarray:

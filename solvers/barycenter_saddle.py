@@ -48,13 +48,14 @@ class PriceClassifier:
         if Xq.ndim != 2 or Xq.shape[1] != self.X.shape[1]:
             raise InvalidInput("x", f"has shape {Xq.shape}", f"an (m, {self.X.shape[1]}) array")
         out = np.zeros((Xq.shape[0], self.n_classes))
-        for s in range(0, Xq.shape[0], self.block):
-            C = self.cost(self.X[None, :, :], Xq[s:s + self.block, None, :])   # (b, n)
+        step = max(1, min(self.block, 4_000_000 // max(1, self.X.size)))   # (b, n, d) temporaries
+        for s in range(0, Xq.shape[0], step):
+            C = self.cost(self.X[None, :, :], Xq[s:s + step, None, :])   # (b, n)
             val = self.q[None, :] - (self.t * C if self.t > 0 else np.where(np.isfinite(C), 0.0, np.inf))
             for k in range(self.n_classes):
                 cols = self.labels == k
                 if cols.any():
-                    out[s:s + self.block, k] = np.maximum(0.0, val[:, cols].max(1))
+                    out[s:s + step, k] = np.maximum(0.0, val[:, cols].max(1))
         return out
 
     def __call__(self, Xq: np.ndarray) -> np.ndarray:
