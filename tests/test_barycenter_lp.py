@@ -206,3 +206,19 @@ def test_constrained_ball_equals_the_group_lp_rule(tiny, norm):
     con = _problem(tiny, ball, delta=0.2).solve()
     assert con.rule == "barycenter_lp"
     assert con.value == pytest.approx(pen.value, abs=1e-9)
+
+
+def test_options_are_checked(tiny):
+    from robustdsl.errors import InvalidInput
+    prob = _problem(tiny, rd.Power(2, 1.0, 2))
+    with pytest.raises(InvalidInput) as ei:
+        prob.solve(max_group_sise=2)
+    assert ei.value.argument == "options"
+    with pytest.raises(InvalidInput) as ei:
+        prob.solve(max_group_size=1)
+    assert ei.value.argument == "max_group_size"
+    with pytest.raises(InvalidInput) as ei:
+        prob.solve("sinkhorn", eta=-1.0)
+    assert ei.value.argument == "eta"
+    trunc = prob.solve(max_group_size=2)
+    assert trunc.status == "lower_bound" and trunc.value <= prob.solve().value + 1e-12

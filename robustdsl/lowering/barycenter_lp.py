@@ -16,13 +16,37 @@ import numpy as np
 
 from ..analysis import ProblemForm
 from ..costs import Ball, Cost, Power, SumCost
-from ..errors import UnsupportedProblem
+from ..errors import InvalidInput, UnsupportedProblem
 from ..ir.barycenter_program import BarycenterLP, TransportCost
 from ..solution import Certificate, Solution
 from . import register
 from .base import LoweringRule
 
 EXACT_TOL = 1e-8
+OPTIONS = ("backend", "max_group_size", "max_rounds", "progress", "lp_backend",   # LP route
+           "eta", "tol", "max_iter", "max_entries")                              # Sinkhorn route
+
+
+def _options(options: dict) -> dict:
+    """Refuse unknown options and check the known ones where they are written."""
+    from .. import _check
+    bad = sorted(set(options) - set(OPTIONS))
+    if bad:
+        raise InvalidInput("options", f"unknown option(s) {bad}", ", ".join(OPTIONS))
+    out = dict(options)
+    if out.get("max_group_size") is not None:
+        out["max_group_size"] = _check.integer("max_group_size", out["max_group_size"], minimum=2)
+    for key in ("max_rounds", "max_iter", "max_entries"):
+        if key in out:
+            out[key] = _check.integer(key, out[key], minimum=1)
+    for key in ("eta", "tol"):
+        if key in out:
+            out[key] = _check.real(key, out[key], positive=True)
+    if "progress" in out and not isinstance(out["progress"], bool):
+        raise InvalidInput("progress", f"expected True or False, got {out['progress']!r}")
+    if "lp_backend" in out:
+        _check.choice("lp_backend", out["lp_backend"], ("highs", "cvxpy", "pyomo", "scipy"))
+    return out
 
 
 def transport_cost(cost: Cost) -> TransportCost:
@@ -78,18 +102,17 @@ class BarycenterLPRule(LoweringRule):
     def apply(self, problem: Any, form: ProblemForm, options: dict) -> tuple[BarycenterLP, dict]:
         mu = form.mu
         classes = tuple(form.learner_obj.classes)  # type: ignore[union-attr]
+        options = _options(options)
         cls = np.asarray(classes)
         order = np.argsort(cls)
         labels = order[np.searchsorted(cls[order], mu.y)]
         L = options.get("max_group_size")
-        if L is not None:
-            from .. import _check
-            L = _check.integer("max_group_size", L, minimum=2)
         tc = transport_cost(self._cost(form))  # type: ignore[arg-type]
         prog = BarycenterLP(mu.X, labels, mu.weights, len(classes), tc, form.delta, L)
         return prog, {"mu": mu, "classes": classes, "cost": tc}
 
     def solve(self, program: BarycenterLP, backend: str, options: dict) -> Any:
+        options = _options(options)
         if backend == "sinkhorn":
             from ..solvers.mot_sinkhorn import solve_sinkhorn
             kw = {k: options[k] for k in ("eta", "tol", "max_iter", "max_entries") if k in options}
