@@ -117,7 +117,7 @@ def test_front_end_solution_and_certificate(tiny):
     cost = rd.Power(2, 0.5, 2)
     prob = _problem(tiny, cost)
     assert select(prob.form).name == "barycenter_lp"
-    sol = prob.solve()
+    sol = prob.solve(certify=True)
     assert sol.status == "optimal" and sol.exact and sol.lower == sol.value <= sol.upper <= sol.value + 1e-8
     cert = sol.certificate()
     assert cert.ok and cert.gap <= 1e-8

@@ -7,6 +7,9 @@ Source: inf_f sup_{mu~} E_{mu~}[1 - f_y] - OT_c(mu, mu~)   (penalised), or
 Target: BarycenterLP (MATH.md section 2 with finite B(S) and the optional budget row).
 Back ends: highs | cvxpy | pyomo (LP back ends through solvers.lp_backends; 'scipy' is
 scipy.optimize.linprog), and 'sinkhorn' (entropic multimarginal route: certified interval).
+Options: max_group_size (L < K: AT_L, status 'lower_bound'), max_rounds, progress, lp_backend,
+certify (re-check independently inside solve; CertificateFailed if it fails; default False,
+sol.certificate() runs it on demand); Sinkhorn: eta, tol, max_iter, max_entries.
 """
 from __future__ import annotations
 
@@ -16,15 +19,15 @@ import numpy as np
 
 from ..analysis import ProblemForm
 from ..costs import Ball, Cost, Power, SumCost
-from ..errors import InvalidInput, UnsupportedProblem
+from ..errors import CertificateFailed, InvalidInput, UnsupportedProblem
 from ..ir.barycenter_program import BarycenterLP, TransportCost
 from ..solution import Certificate, Solution
 from . import register
 from .base import LoweringRule
 
 EXACT_TOL = 1e-8
-OPTIONS = ("backend", "max_group_size", "max_rounds", "progress", "lp_backend",   # LP route
-           "eta", "tol", "max_iter", "max_entries")                              # Sinkhorn route
+OPTIONS = ("backend", "max_group_size", "max_rounds", "progress", "lp_backend", "certify",  # LP route
+           "eta", "tol", "max_iter", "max_entries")                                         # Sinkhorn route
 
 
 def _options(options: dict) -> dict:
@@ -42,8 +45,9 @@ def _options(options: dict) -> dict:
     for key in ("eta", "tol"):
         if key in out:
             out[key] = _check.real(key, out[key], positive=True)
-    if "progress" in out and not isinstance(out["progress"], bool):
-        raise InvalidInput("progress", f"expected True or False, got {out['progress']!r}")
+    for key in ("progress", "certify"):
+        if key in out and not isinstance(out[key], bool):
+            raise InvalidInput(key, f"expected True or False, got {out[key]!r}")
     if "lp_backend" in out:
         _check.choice("lp_backend", out["lp_backend"], ("highs", "cvxpy", "pyomo", "scipy"))
     return out
@@ -119,8 +123,15 @@ class BarycenterLPRule(LoweringRule):
             return program, solve_sinkhorn(program, **kw)
         from ..solvers.barycenter_lp import solve_barycenter_lp
         backend_lp = options.get("lp_backend", backend)
-        return program, solve_barycenter_lp(program, backend_lp, max_rounds=int(options.get("max_rounds", 200)),
-                                            progress=bool(options.get("progress", False)))
+        res = solve_barycenter_lp(program, backend_lp, max_rounds=int(options.get("max_rounds", 200)),
+                                  progress=bool(options.get("progress", False)))
+        if options.get("certify", False):
+            from ..solvers.barycenter_saddle import certify
+            cert = certify(program, res, tol=EXACT_TOL)
+            if not cert["ok"] and program.group_limit == program.n_classes:
+                raise CertificateFailed(f"the independent certificate failed: {cert}", status="certificate",
+                                        backend=backend_lp)
+        return program, res
 
     def invert(self, raw: Any, inverse_data: dict) -> Solution:
         prog, res = raw
