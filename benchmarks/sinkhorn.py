@@ -66,6 +66,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     etas = (0.1, 0.03, 0.01)
     sizes = (5, 10) if args.quick else (5, 10, 20, 40)
+    X, y = blobs(3, 3)                    # warm-up: imports and solver start-up are not timed
+    run_one("warm-up", X, y, 0.5, (0.1,), 10)
     results = []
     for n in sizes:
         X, y = blobs(3, n)
