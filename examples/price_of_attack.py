@@ -35,11 +35,12 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="examples/out")
     ap.add_argument("--n", type=int, default=30, help="points per class")
+    ap.add_argument("--prices", type=int, default=13, help="number of prices in [0.1, 100]")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     mu = three_gaussians(args.n)
-    prices = np.geomspace(0.1, 100.0, 13)
+    prices = np.geomspace(0.1, 100.0, args.prices)
     rows, shown = [], None
     for price in prices:
         sol = problem(mu, float(price)).solve()

@@ -15,7 +15,7 @@ import price_of_attack  # noqa: E402
 
 
 def test_price_of_attack(tmp_path):
-    res = price_of_attack.main(["--out", str(tmp_path), "--n", "5"])
+    res = price_of_attack.main(["--out", str(tmp_path), "--n", "5", "--prices", "6"])
     at = np.array([r["AT"] for r in res["curve"]])
     assert np.all(np.diff(at) <= 1e-12)                  # a dearer attack never raises the risk
     assert all(r["certified"] and r["status"] == "optimal" for r in res["curve"])
