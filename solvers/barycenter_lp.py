@@ -34,12 +34,13 @@ VIOLATION_TOL = 1e-9
 
 @dataclass(frozen=True)
 class Groups:
-    """Groups of one size k: member rows (m, k) sorted, with certified B and barycenters."""
+    """Groups of one size k: member rows (m, k) sorted, with certified B and barycenters
+    (points None for the pair graph: midpoints are formed only for pairs that enter the LP)."""
 
     rows: np.ndarray
     upper: np.ndarray
     lower: np.ndarray
-    points: np.ndarray
+    points: np.ndarray | None
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,18 +110,32 @@ def solve_lp(backend: str, data: LPData) -> LPResult:
 def pair_graph(X: np.ndarray, labels: np.ndarray, cost: TransportCost, bound: float) -> Groups:
     """All cross-label pairs with B({u, v}) < bound (their radius from TransportCost.pair_radius)."""
     thr, nrm = cost.pair_radius(bound)
+    D = None
     if math.isinf(thr):
         I, J = np.triu_indices(X.shape[0], 1)
         keep = labels[I] != labels[J]
         I, J = I[keep].astype(np.int64), J[keep].astype(np.int64)
     else:
-        I, J, _ = conflict_pairs(X, labels, thr, nrm)
-    dp = exact_dist(X[I], X[J], cost.norm) if cost.has_power else np.zeros(I.size)
-    db = exact_dist(X[I], X[J], cost.ball_norm) if cost.has_ball else None
+        I, J, D = conflict_pairs(X, labels, thr, nrm)    # D: exact distances in the norm nrm
+
+    def dist(norm: float) -> np.ndarray:
+        return D if D is not None and norm == nrm else exact_dist(X[I], X[J], norm)
+
+    dp = dist(cost.norm) if cost.has_power else np.zeros(I.size)
+    db = dist(cost.ball_norm) if cost.has_ball else None
     B = cost.pair_cost(dp, db)
     keep = B < bound
     I, J, B = I[keep], J[keep], B[keep]
-    return Groups(np.stack([I, J], 1), B, B.copy(), 0.5 * (X[I] + X[J]))
+    return Groups(np.stack([I, J], 1), B, B.copy(), None)
+
+
+def _subset(g: Groups, keep: np.ndarray, X: np.ndarray | None = None) -> Groups:
+    """Rows `keep` of g; pairs without points get their midpoints (the barycenters) from X."""
+    pts = g.points[keep] if g.points is not None else None
+    if pts is None and X is not None:
+        r = g.rows[keep]
+        pts = 0.5 * (X[r[:, 0]] + X[r[:, 1]])
+    return Groups(g.rows[keep], g.upper[keep], g.lower[keep], pts)
 
 
 def scaled(t: float, B: np.ndarray) -> np.ndarray:
@@ -156,8 +171,7 @@ def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarr
             worst = max(worst, float(viol.max()))
         bad = np.isfinite(up) & (qs - scaled(t, up) > VIOLATION_TOL)
         if bad.any():
-            found.append(_groups(X, rows[bad], cost) if k > 2 else
-                         Groups(rows[bad], up[bad], lo[bad], pairs.points[bad]))
+            found.append(_groups(X, rows[bad], cost) if k > 2 else _subset(pairs, bad, X))
         if k >= L:
             break
         grow = viol + (L - k) * qmax > 0.0
@@ -217,7 +231,7 @@ def _drop_known(g: Groups, work: list[Groups]) -> Groups:
     table = np.ascontiguousarray(np.concatenate(known), dtype=np.int64).view(vt).ravel()
     keys = np.ascontiguousarray(g.rows, dtype=np.int64).view(vt).ravel()
     new = ~np.isin(keys, table)
-    return Groups(g.rows[new], g.upper[new], g.lower[new], g.points[new])
+    return _subset(g, new)
 
 
 def _as_groupset(parts: list[Groups]) -> tuple[GroupSet, np.ndarray]:
@@ -234,13 +248,17 @@ def solve_barycenter_lp(prog: BarycenterLP, backend: str = "highs", max_rounds: 
     L, n = prog.group_limit, prog.n
     tm: dict[str, float] = {"pairs": 0.0, "separation": 0.0, "lp": 0.0}
     t0 = time.perf_counter()
-    start = pair_graph(X, lab, cost, 1.0)
-    start = Groups(start.rows[np.isfinite(start.upper)], start.upper[np.isfinite(start.upper)],
-                   start.lower[np.isfinite(start.upper)], start.points[np.isfinite(start.upper)])
-    tm["pairs"] += time.perf_counter() - t0
-    work: list[Groups] = [start]
     graph_t: float | None = None
     graph: Groups | None = None
+    if prog.budget is None:   # t = 1 throughout: one pair graph serves the start and the separation
+        graph_t = float(L - 1)
+        graph = pair_graph(X, lab, cost, graph_t)
+        start = _subset(graph, graph.upper < 1.0, X)
+    else:
+        start = pair_graph(X, lab, cost, 1.0)
+        start = _subset(start, np.isfinite(start.upper), X)
+    tm["pairs"] += time.perf_counter() - t0
+    work: list[Groups] = [start]
     bar = None
     if progress:
         from tqdm import tqdm

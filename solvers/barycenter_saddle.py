@@ -165,13 +165,14 @@ def certify(prog: BarycenterLP, res: BarycenterLPResult, tol: float = 1e-8) -> d
     lower = risk if prog.budget is not None else risk - att.plan_cost
     excess, method = max_group_excess(prog, res.q, res.t)
     clf = PriceClassifier(prog.X, prog.labels, res.q, res.t, prog.cost, prog.n_classes)
-    at_points = float(clf.scores(res.points).sum(1).max()) if res.points.size else 0.0
+    active = res.points[res.w > 0] if res.points.size else res.points
+    at_points = float(clf.scores(active).sum(1).max()) if active.size else 0.0   # at the attack's atoms
     upper = float(prog.weights @ (1.0 - res.q) + (prog.budget * res.t if prog.budget is not None else 0.0))
     feasible = excess <= 1e-12
     gap = upper - lower
     checks = {"attack_plan_cost": att.plan_cost, "attack_scale": att.scale, "attack_risk": risk,
               "budget_respected": prog.budget is None or att.plan_cost <= prog.budget * (1 + 1e-12),
               "classifier_max_excess": excess, "classifier_side": method,
-              "classifier_mass_at_barycenters": at_points, "dual_feasible": bool(feasible)}
+              "classifier_mass_at_attack_barycenters": at_points, "dual_feasible": bool(feasible)}
     ok = bool(feasible and checks["budget_respected"] and gap <= tol and lower <= upper + 1e-12)
     return {"ok": ok, "lower": float(lower), "upper": upper, "gap": float(gap), "checks": checks}
