@@ -222,3 +222,16 @@ def test_options_are_checked(tiny):
     assert ei.value.argument == "eta"
     trunc = prob.solve(max_group_size=2)
     assert trunc.status == "lower_bound" and trunc.value <= prob.solve().value + 1e-12
+
+
+@pytest.mark.parametrize("fmt,delta", [("lp", None), ("mps", 0.1)])
+def test_export_reads_back_to_the_value(tiny, tmp_path, fmt, delta):
+    import highspy
+    prob = _problem(tiny, rd.Power(2, 0.5, 2), delta)
+    path = prob.compile().export(tmp_path / f"bary.{fmt}")
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+    h.run()
+    assert abs(h.getInfo().objective_function_value) == pytest.approx(prob.solve().value, abs=1e-9)
+    assert "w_" in path.read_text()

@@ -133,6 +133,17 @@ class BarycenterLPRule(LoweringRule):
                                         backend=backend_lp)
         return program, res
 
+    def export(self, program: BarycenterLP, path, fmt: str, options: dict) -> None:
+        """Solve by cutting planes, then write the final working-set LP (P) (.lp / .mps, readable
+        names): by the exhaustive separation its optimum is the exact value (AT_L if truncated)."""
+        from ..ir.group_lp import LPData
+        from ..solvers.barycenter_lp import solve_barycenter_lp
+        from ..solvers.lp_export import write_lp
+        opts = _options(options)
+        res = solve_barycenter_lp(program, opts.get("lp_backend", "highs"),
+                                  max_rounds=int(opts.get("max_rounds", 200)))
+        write_lp(LPData(program.weights, res.groups, program.budget), path, fmt)
+
     def invert(self, raw: Any, inverse_data: dict) -> Solution:
         prog, res = raw
         if getattr(res, "kind", "") == "sinkhorn":
