@@ -4,9 +4,11 @@ Working set: candidate pairs; then, until no group is violated,
     solve (P) on the working set -> (w, q = clip(1 - r, 0, 1), t = budget dual or 1)
     separate: every admissible S (distinct labels, |S| <= L) with sum_{v in S} q_v > 1 + t B(S).
 Separation is an exhaustive search over cliques of the pair graph {u, v : t B({u, v}) < L - 1}
-(B is monotone under inclusion, so a violated S has all its pairs in that graph), growing
-cliques by one vertex and pruning S when sum_S q + (L - |S|) max q - 1 - t B_lo(S) <= 0, which
-bounds the violation of every extension.  B(S) is computed exactly per surviving candidate.
+(B is monotone under inclusion, so a violated S has all its pairs in that graph; its distance
+radius per family is TransportCost.pair_radius, searched with pairs.conflict_pairs), growing
+cliques by one vertex (cliques.extend) and pruning S when sum_S q + (L - |S|) max q - 1 - t b(S)
+<= 0 for a lower bound b(S) <= B(S), which bounds the violation of every extension.  B(S) is
+computed (certified, solvers.barycenters) per surviving candidate.
 
 Certified interval: lower = the primal value with the attained costs B_hi (a real attack);
 upper = sum_v p_v (1 - q'_v) + delta t with q' = max(q - m/2, 0), m = the largest violation
@@ -22,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from robustdsl.errors import SolverFailed
-from robustdsl.ir.barycenter_program import BarycenterLP, TransportCost, norm_rows
+from robustdsl.ir.barycenter_program import BarycenterLP, TransportCost
 from robustdsl.ir.group_lp import GroupSet, LPData, LPResult
 
 from .barycenters import barycenters
@@ -245,7 +247,7 @@ def solve_barycenter_lp(prog: BarycenterLP, backend: str = "highs", max_rounds: 
     """Cutting planes to the exact value (see the module docstring); raises SolverFailed if the
     round limit is hit with violated groups left."""
     X, lab, cost = prog.X, prog.labels, prog.cost
-    L, n = prog.group_limit, prog.n
+    L = prog.group_limit
     tm: dict[str, float] = {"pairs": 0.0, "separation": 0.0, "lp": 0.0}
     t0 = time.perf_counter()
     graph_t: float | None = None
@@ -303,4 +305,4 @@ def solve_barycenter_lp(prog: BarycenterLP, backend: str = "highs", max_rounds: 
 
 
 __all__ = ["BarycenterLPResult", "Groups", "pair_graph", "separate", "solve_barycenter_lp",
-           "solve_lp", "solve_lp_scipy", "norm_rows"]
+           "solve_lp", "solve_lp_scipy"]
