@@ -8,7 +8,7 @@ Target: BarycenterLP (MATH.md section 2 with finite B(S) and the optional budget
 Back ends: highs | cvxpy | pyomo (LP back ends through solvers.lp_backends; 'scipy' is
 scipy.optimize.linprog), and 'sinkhorn' (entropic multimarginal route: certified interval).
 Options: max_group_size (L < K: AT_L, status 'lower_bound'), max_rounds, progress, lp_backend,
-certify (re-check independently inside solve; CertificateFailed if it fails; default False,
+certify (re-check independently inside solve; CertificateFailed if it fails; default True,
 sol.certificate() runs it on demand); Sinkhorn: eta, tol, max_iter, max_entries.
 """
 from __future__ import annotations
@@ -125,7 +125,7 @@ class BarycenterLPRule(LoweringRule):
         backend_lp = options.get("lp_backend", backend)
         res = solve_barycenter_lp(program, backend_lp, max_rounds=int(options.get("max_rounds", 200)),
                                   progress=bool(options.get("progress", False)))
-        if options.get("certify", False):
+        if options.get("certify", True):
             from ..solvers.barycenter_saddle import certify
             cert = certify(program, res, tol=EXACT_TOL)
             if not cert["ok"] and program.group_limit == program.n_classes:
