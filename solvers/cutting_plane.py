@@ -8,8 +8,9 @@ re-solve warm, until no admissible group is violated: then q is feasible for the
 LP value is AT exactly. Isolated samples have q = 1.
 
 With `time_limit`, an unfinished solve returns the certified interval
-[lower = value of (P) on the current working set (a restriction), upper = worst-case risk of the
-classifier built from the current q, normalised where sum q > 1] with status 'interval'.
+[lower = value of (P) on the current working set (a restriction), upper = worst-case risk bound of
+the classifier built from the current q (solvers.interval_bounds, one pass over the conflict edges)]
+with status 'interval'.
 Ctrl-C (KeyboardInterrupt) during the component loop does the same, with info['interrupted'] = True.
 """
 from __future__ import annotations
@@ -29,9 +30,10 @@ from robustdsl.ir import GroupLP, GroupSet
 
 from .ball_groups import group_test
 from .cliques import ConflictGraph, enumerate_cliques
+from .interval_bounds import neighbour_bound
 from .lp_highs import HighsGroupLP
 from .pairs import conflict_pairs
-from .separation import TOL, violated_groups, select
+from .separation import TOL, DeadlineReached, violated_groups, select
 
 SolverFactory = Callable[[np.ndarray], object]
 
@@ -112,9 +114,9 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     groups = GroupSet.concat(parts)
     w = np.concatenate(ws) if ws else np.zeros(0)
     upper = lower
-    if timed_out:
+    if timed_out:  # the neighbour bound is one pass over the edges: the deadline is kept
         t0 = time.perf_counter()
-        upper = classifier_upper(g, program, q, L, tol)
+        upper = neighbour_bound(g, program.weights, q, L)
         clock.add("separation", t0)
     status = "interval" if timed_out else ("optimal" if program.exact else "lower_bound")
     info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size),
@@ -170,13 +172,17 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
             t0 = clock.add("lp", t0)
             if Lc <= 2:
                 break
-            viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol)
+            viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol,
+                                   deadline=None if time_limit is None else start + time_limit)
             t0 = clock.add("separation", t0)
             if viol.count == 0:
                 break
             added = ws.add_closed(select(viol, vs.size, top))
         except KeyboardInterrupt:  # Ctrl-C: the last solved LP is still a valid restriction
             timed_out = interrupted = True
+            break
+        except DeadlineReached:
+            timed_out = True
             break
         if added == 0:
             raise SolverFailed("separation found only groups already in the working set "

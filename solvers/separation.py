@@ -10,6 +10,7 @@ Exact search over cliques of the conflict graph with distinct labels, pruned by 
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +19,10 @@ from .ball_groups import group_test
 from .cliques import ConflictGraph, extend
 
 TOL = 1e-9
+
+
+class DeadlineReached(Exception):
+    """The separation passed its deadline (time.perf_counter() value) before finishing."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,8 +46,11 @@ class Violations:
 
 
 def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, norm: float,
-                    max_size: int, tol: float = TOL, min_size: int = 3) -> Violations:
-    """All admissible groups with min_size <= |S| <= max_size and sum q > 1 + tol (exact enumeration)."""
+                    max_size: int, tol: float = TOL, min_size: int = 3,
+                    deadline: float | None = None) -> Violations:
+    """All admissible groups with min_size <= |S| <= max_size and sum q > 1 + tol (exact enumeration).
+
+    deadline: a time.perf_counter() value; DeadlineReached is raised once it has passed."""
     rows_out: dict[int, np.ndarray] = {}
     sums_out: dict[int, np.ndarray] = {}
     if max_size < max(min_size, 2):
@@ -58,7 +66,7 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
     for j in range(2, max_size + 1):
         if j > 2:
             thr = j / max_size - tol
-            rows = extend(sub, rows, lambda new, thr=thr: _filter(new, qs, thr, test))
+            rows = extend(sub, rows, lambda new, thr=thr: _filter(new, qs, thr, test, deadline))
         if rows.shape[0] == 0:
             break
         if j < min_size:
@@ -71,7 +79,9 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
     return Violations(rows_out, sums_out)
 
 
-def _filter(new: np.ndarray, qs: np.ndarray, thr: float, test) -> np.ndarray:
+def _filter(new: np.ndarray, qs: np.ndarray, thr: float, test, deadline: float | None = None) -> np.ndarray:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise DeadlineReached()
     ok = qs[new].sum(1) > thr
     idx = np.flatnonzero(ok)
     if idx.size:
