@@ -33,6 +33,7 @@ from .cliques import ConflictGraph, enumerate_cliques
 from .interval_bounds import neighbour_bound
 from .lp_highs import HighsGroupLP
 from .pairs import conflict_pairs
+from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
 
 SolverFactory = Callable[[np.ndarray], object]
@@ -162,7 +163,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
             break
         try:
             try:
-                res = ws.solver.solve(left)
+                res = check_lp_result(ws.solver.solve(left), vs.size)
             except SolverFailed as exc:
                 if exc.status and "time limit" in exc.status.lower():
                     timed_out = True
