@@ -124,6 +124,13 @@ class GroupLPBallRule(LoweringRule):
                                               if opts.get(k) is not None})
         return program, raw, bool(opts.get("certify", True))
 
+    def export(self, program: GroupLP, path, fmt: str, options: dict) -> None:
+        """(P) over every admissible group (solvers.group_lp_file) as .lp or .mps."""
+        from ..solvers import group_lp_file
+        opts = _options(options)
+        group_lp_file.export(program, path, fmt, **{k: opts[k] for k in ("max_pairs", "max_bytes")
+                                                    if opts.get(k) is not None})
+
     def invert(self, raw: Any, inverse_data: _Inverse) -> Solution:
         program, res, certify = raw
         sol = solution_from(program, res, inverse_data.classes, certify)
