@@ -143,3 +143,27 @@ def test_time_limit_before_any_lp_keeps_trivial_valid_bounds(exact):
 def test_interval_error_carries_bounds():
     err = TimeLimitReached("x", lower=0.1, upper=0.2)
     assert (err.lower, err.upper) == (0.1, 0.2)
+
+
+def test_cli_sweep_stops_at_an_interrupt_and_writes_what_it_has(tmp_path, monkeypatch, capsys):
+    import types
+
+    from robustdsl.cli import main
+    from robustdsl.problem import Problem
+
+    calls = []
+
+    def interrupted_solve(self, backend=None, **opts):
+        calls.append(1)
+        raise TimeLimitReached("interrupted", lower=0.1, upper=0.3,
+                               solution=types.SimpleNamespace(info={"interrupted": True}))
+    monkeypatch.setattr(Problem, "solve", interrupted_solve)
+    spec = tmp_path / "s.rdsl"
+    spec.write_text("inf_f sup_{mu~} E_{mu~}[zero_one(f)] - OT_c(mu, mu~)\n")
+    out = tmp_path / "r.json"
+    code = main(["solve", str(spec), "--data", "builtin:mnist2000", "--classes", "1,7", "--per-class", "5",
+                 "--eps", "1,2,3", "--json", str(out)])
+    assert code == 130 and len(calls) == 1
+    rows = json.loads(out.read_text())["results"]
+    assert len(rows) == 1 and rows[0]["lower"] == 0.1 and rows[0]["upper"] == 0.3
+    assert "interrupted at eps = 1" in capsys.readouterr().err
