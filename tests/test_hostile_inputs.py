@@ -140,6 +140,12 @@ CASES = [
     ("spec-unsupported", UnsupportedProblem, "agnostic + squared",
      lambda a, t: rd.parse(SPEC.replace("zero_one", "squared"), f=rd.Agnostic([0, 1, 2]), mu=measure(),
                            c=rd.Ball(1.0)).solve(), []),
+    ("spec-nested-too-deep", ParseError, "nested too deeply",
+     lambda a, t: rd.parse(SPEC.replace("- OT", "- " + "2 * " * 5000 + "OT"), f=rd.Agnostic([0, 1, 2]),
+                           mu=measure(), c=rd.Ball(1.0)), []),
+    ("spec-not-a-string", InvalidInput, "text", lambda a, t: rd.parse(SPEC.encode(), mu=measure()), []),
+    ("weights-scalar", InvalidInput, "weights", lambda a, t: measure(w=0.25), []),
+    ("X-with-None", InvalidInput, "X", lambda a, t: measure(X=[[None, 1.0]] * 4), []),
     ("backend-unknown", BackendUnavailable, "gurobi", lambda a, t: ball_problem(measure()).solve("gurobi"), []),
 ]
 
