@@ -150,3 +150,15 @@ def test_certificate_is_run_on_every_exact_solve(monkeypatch):
     assert len(calls) == 3
     problem().solve("highs", certify=False)
     assert len(calls) == 3
+
+
+def test_crossing_interval_bounds_fail_the_certificate(monkeypatch):
+    orig = cutting_plane.solve
+
+    def crossed(*a, **k):
+        res = orig(*a, **k)
+        return dataclasses.replace(res, status="interval", lower=res.value, upper=res.value - 0.1)
+    monkeypatch.setattr(cutting_plane, "solve", crossed)
+    with pytest.raises(CertificateFailed, match="interval bounds cross"):
+        problem().solve("highs")
+    assert problem().solve("highs", certify=False).status == "interval"

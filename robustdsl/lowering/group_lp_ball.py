@@ -170,8 +170,11 @@ def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool
         lower = upper = res.value
     elif res.status == "lower_bound":
         lower, upper = res.value, mass * (1.0 - 1.0 / program.n_classes)
-    else:
-        lower, upper = res.lower, res.upper
+    else:  # interval: min with the attack's best-response risk, a lower bound found without the LP solver
+        lower, upper = min(res.lower, attack.best_response_risk()), res.upper
+        if certify and not lower <= upper + 1e-9:
+            raise CertificateFailed(f"interval bounds cross: lower {lower!r} > upper {upper!r}",
+                                    status="certificate", backend=res.backend)
     sol = Solution(value=res.value, lower=lower, upper=upper, status=res.status, backend=res.backend,
                    rule=GroupLPBallRule.name, timings=timings, attack=attack, classifier=classifier,
                    q=res.q.copy(), info=dict(res.info), certify=check)
