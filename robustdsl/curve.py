@@ -100,10 +100,12 @@ def plot_curve(results: dict | Sequence[dict], path: str | Path, title: str | No
     FigureCanvasAgg(fig)
     for i, run in enumerate(runs):
         ax = fig.add_subplot(1, len(runs), i + 1)
-        for curve in run["curves"]:
+        curves = sorted(run["curves"], key=lambda c: c["max_group_size"] is not None)  # exact first, below
+        for curve, marker in zip(curves, "o+x^sv"):
             exact = curve["max_group_size"] is None
-            ax.plot(run["eps"], curve["value"], marker="o" if exact else ".", lw=2.0 if exact else 1.0,
-                    ls="-" if exact else "--", label=curve["label"] + (" (exact)" if exact else " (lower bound)"))
+            bound = any(st == "lower_bound" for st in curve.get("status", ()))
+            ax.plot(run["eps"], curve["value"], marker=marker, lw=3.0 if exact else 1.0, alpha=0.45 if exact else 1,
+                    ls="-" if exact else "--", label=curve["label"] + (" (lower bound)" if bound else " (exact)"))
         ax.set_xlabel(xlabel or r"$\varepsilon$ (l%s ball radius)" % run["norm"].replace("inf", r"$\infty$"))
         ax.set_ylabel("optimal adversarial 0-1 risk")
         ax.set_title(f"l{run['norm']}, n = {run['n']}, classes {run['classes']}")

@@ -11,6 +11,7 @@ out to any concurrent.futures.Executor (local processes, Dask) and run on a torc
 from __future__ import annotations
 
 import math
+import sys
 from collections import deque
 from dataclasses import dataclass
 from typing import Iterator
@@ -58,6 +59,8 @@ class _Screen:
 
 def _unit_roundoff(device: str) -> float:
     """float32 matmul roundoff on this device (TF32 / bf16 when torch allows lower precision)."""
+    if "torch" not in sys.modules and device == "cpu":
+        return _U32                  # torch not loaded yet: its precision is still the default
     import torch
 
     prec = torch.get_float32_matmul_precision()
@@ -80,38 +83,73 @@ def margin_factor(norm: float, d: int, u: float = _U32) -> float:
     return 2.0 * (d + 4) * u
 
 
+_SMALL = 1 << 26                      # multiply-adds below which a block runs in numpy (no torch)
+
+
 def _scales(T, norm: float):
-    """Per-row scale of the rounding error: ||x||^2, ||x||_inf or ||x||_1."""
+    """Per-row scale of the rounding error: ||x||^2, ||x||_1 or ||x||_inf (numpy or torch)."""
     if norm == 2:
         return (T * T).sum(1)
-    return T.abs().amax(1) if math.isinf(norm) else T.abs().sum(1)
+    a = abs(T)
+    if not math.isinf(norm):
+        return a.sum(1)
+    return a.max(1) if isinstance(T, np.ndarray) else a.amax(1)
+
+
+def _block_numpy(A, B, norm: float):
+    """Float32 distance block (squared for l2) in numpy: for small blocks, no torch start-up."""
+    if norm == 2:
+        return (A @ B.T) * np.float32(-2.0)
+    rows = max(1, (1 << 24) // max(1, B.size))        # bound the broadcast temporary (64 MiB)
+    out = np.empty((A.shape[0], B.shape[0]), dtype=np.float32)
+    for s in range(0, A.shape[0], rows):
+        diff = np.abs(A[s:s + rows, None, :] - B[None, :, :])
+        out[s:s + rows] = diff.max(-1) if math.isinf(norm) else diff.sum(-1)
+    return out
+
+
+def _block_torch(A, B, norm: float):
+    import torch
+
+    if norm == 2:
+        return torch.mm(A, B.T).mul_(-2.0)
+    return torch.cdist(A[None], B[None], p=norm)[0]
 
 
 def _screen(A32, B32, scr: _Screen):
     """Candidates (i, j) that may be within the threshold (a superset, never fewer), with
     `sure` marking those certainly within it and `val` their float32 distance (squared for l2)."""
-    import torch
-
-    A = torch.from_numpy(A32).to(scr.device)
-    B = torch.from_numpy(B32).to(scr.device)
+    small = scr.device == "cpu" and A32.shape[0] * B32.shape[0] * A32.shape[1] < _SMALL
+    if small:
+        A, B = A32, B32
+        S = _block_numpy(A, B, scr.norm)
+    else:
+        import torch
+        A = torch.from_numpy(A32).to(scr.device)
+        B = torch.from_numpy(B32).to(scr.device)
+        S = _block_torch(A, B, scr.norm)
     sa, sb = _scales(A, scr.norm), _scales(B, scr.norm)
-    if scr.norm == 2:
-        S = torch.mm(A, B.T).mul_(-2.0)
-        S.add_((sa * (1.0 - scr.k))[:, None]).add_((sb * (1.0 - scr.k))[None, :])
+    if scr.norm == 2:                                     # ||a||^2 + ||b||^2 - 2 a.b, less the margin
+        S += (sa * (1.0 - scr.k))[:, None]
+        S += (sb * (1.0 - scr.k))[None, :]
         thr = scr.threshold * scr.threshold
     else:
-        S = torch.cdist(A[None], B[None], p=scr.norm)[0]
-        S.sub_((sa * scr.k)[:, None]).sub_((sb * scr.k)[None, :])
+        S -= (sa * scr.k)[:, None]
+        S -= (sb * scr.k)[None, :]
         thr = scr.threshold
     up = float(np.nextafter(np.float32(thr * (1.0 + 1e-12)), np.float32(np.inf)))
     down = float(np.nextafter(np.float32(thr * (1.0 - 1e-12)), np.float32(-np.inf)))
-    ij = torch.nonzero(S <= up)
-    i, j = ij[:, 0], ij[:, 1]
+    if small:
+        i, j = np.nonzero(S <= up)
+    else:
+        ij = torch.nonzero(S <= up)
+        i, j = ij[:, 0], ij[:, 1]
     pad = scr.k * (sa[i] + sb[j])
     val = S[i, j] + pad                                   # the plain float32 value
     sure = (val + 2.0 * pad) <= down                      # upper end of its error interval inside
-    return (i.cpu().numpy(), j.cpu().numpy(), val.cpu().numpy().astype(np.float64),
-            sure.cpu().numpy())
+    if not small:
+        i, j, val, sure = (t.cpu().numpy() for t in (i, j, val, sure))
+    return i, j, np.asarray(val, dtype=np.float64), sure
 
 
 def _recheck(A64, B64, cand, scr: _Screen) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -28,6 +28,20 @@ def _write_idx(path: Path, arr: np.ndarray) -> None:
     path.write_bytes(gzip.compress(header + arr.astype(np.uint8).tobytes()))
 
 
+def pair_lp(n: int, I: np.ndarray, J: np.ndarray) -> float:
+    """max sum_e w_e s.t. sum_{e at v} w_e <= 1/n, w >= 0 (scipy linprog)."""
+    from scipy.optimize import linprog
+
+    if I.size == 0:
+        return 0.0
+    A = np.zeros((n, I.size))
+    A[I, np.arange(I.size)] = 1.0
+    A[J, np.arange(I.size)] = 1.0
+    res = linprog(-np.ones(I.size), A_ub=A, b_ub=np.full(n, 1.0 / n), bounds=(0, None), method="highs")
+    assert res.status == 0
+    return -res.fun
+
+
 @pytest.fixture
 def fake_mnist(tmp_path):
     rng = np.random.default_rng(0)
@@ -64,11 +78,13 @@ def test_runner_writes_json_with_every_stage(fake_mnist, tmp_path):
             assert r["pairs"]["tracemalloc_peak_bytes"] > 0
             (s,) = r["solves"]
             assert s["requested_backend"] == "highs" and s["max_group_size"] is None
-            if "value" in s:
-                assert 0.0 <= s["value"] <= 1.0 - 1.0 / len(classes) + 1e-9
-                assert s["lower"] <= s["value"] <= s["upper"] and s["seconds"] > 0
-            else:
-                assert s["error"].startswith(("UnsupportedProblem", "BackendUnavailable"))
+            assert s["status"] == "optimal" and s["lower"] == s["value"] == s["upper"]
+            assert 0.0 <= s["value"] <= 1.0 - 1.0 / len(classes) + 1e-9 and s["seconds"] > 0
+            assert sum(s["groups_by_size"].values()) >= (1 if r["pairs"]["count"] else 0)
+            assert s["stage_seconds"]
+            if len(classes) == 2:       # K = 2: AT is the pair LP, solved here by scipy
+                edge = d <= 2 * r["eps"]
+                assert abs(s["value"] - pair_lp(len(yw), u[cross][edge], v[cross][edge])) <= 1e-7
 
 
 def test_runner_full_workload_uses_train_then_test(fake_mnist, tmp_path):

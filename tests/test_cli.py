@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import _fake_rule
@@ -171,3 +172,30 @@ def test_power_cost_sweep_over_tau(spec, tmp_path, fake, capsys):
     assert [r["tau"] for r in rows] == [0.5, 2.0]
     assert [r["value"] for r in rows] == [fake_value(0.5, 4, None), fake_value(2.0, 4, None)]
     assert png.exists() and "tau = 2" in capsys.readouterr().out
+
+
+def _pair_lp_value(mu, eps: float) -> float:
+    """AT for K = 2 by an independent LP: max sum_uv w_uv s.t. sum_{uv contains v} w_uv <= p_v (MATH.md (P))."""
+    from scipy.optimize import linprog
+    from scipy.spatial.distance import cdist
+    d = cdist(mu.X, mu.X)
+    u, v = np.nonzero(np.triu((d <= 2 * eps) & (mu.y[:, None] != mu.y[None, :])))
+    A = np.zeros((mu.n, u.size))
+    A[u, np.arange(u.size)] = A[v, np.arange(u.size)] = 1.0
+    res = linprog(-np.ones(u.size), A_ub=A, b_ub=mu.weights, bounds=(0, None), method="highs")
+    assert res.status == 0
+    return -res.fun
+
+
+def test_solve_with_the_real_rule_matches_an_independent_lp(spec, tmp_path, capsys):
+    """End to end on real digits with the registered group-LP rule (no fake)."""
+    from robustdsl.cli import load_measure
+    out = tmp_path / "real.json"
+    assert main(["solve", str(spec), "--data", "builtin:mnist2000", "--classes", "4,9", "--per-class", "15",
+                 "--seed", "0", "--eps", "3,3.5,4", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["results"]
+    mu = load_measure("builtin:mnist2000", [4, 9], 15, 0)
+    expected = [_pair_lp_value(mu, e) for e in (3.0, 3.5, 4.0)]
+    assert expected[-1] > expected[0] > 0
+    assert [r["value"] for r in rows] == pytest.approx(expected, abs=1e-7)
+    assert all(r["status"] == "optimal" and r["lower"] <= r["value"] <= r["upper"] for r in rows)

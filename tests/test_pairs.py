@@ -183,3 +183,24 @@ def test_dask_executor_gives_identical_output():
             distributed.Client(cluster) as client:
         par = conflict_pairs(X, labels, 2.5, 1.0, block=30, executor=client.get_executor())
     assert_same(par, brute(X, labels, 2.5, 1.0))
+
+
+@pytest.mark.parametrize("norm", NORMS)
+def test_torch_blocks_equal_numpy_blocks(monkeypatch, norm):
+    import torch
+
+    from robustdsl.solvers import pairs
+    rng = np.random.default_rng(9)
+    X = rng.random((120, 60))
+    labels = rng.integers(0, 3, 120)
+    thr = at_pair_distance(X, labels, norm, 0.05)
+    small = check_both(X, labels, thr, norm, 50)            # numpy blocks
+    monkeypatch.setattr(pairs, "_SMALL", 0)                  # every block through torch
+    assert_same(check_both(X, labels, thr, norm, 50), small)
+    old = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")         # bf16 allowed: a wider margin
+        assert pairs._unit_roundoff("cpu") == 2.0 ** -8
+        assert_same(check_both(X, labels, thr, norm, 50), small)
+    finally:
+        torch.set_float32_matmul_precision(old)

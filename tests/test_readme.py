@@ -26,7 +26,7 @@ def test_readme_python_example_runs():
     printed = out.getvalue().splitlines()
     assert printed[0] == "inf_{f} sup_{mu~} E_{mu~}[zero_one(f)] - OT_{c}(mu, mu~)"
     assert printed[1].startswith("agnostic + zero_one + ball(l2)")
-    assert printed[2] == f"{_fake_rule.fake_value(2.0, 3, 2)} lower_bound fake"
+    assert printed[2] == f"{_fake_rule.fake_value(3.5, 3, 2)} lower_bound fake"
     assert env["problem"] == rd.parse(printed[0], f=env["f"], mu=env["mu"], c=env["cost"])
     assert env["mu"].n == 60
 

@@ -125,11 +125,11 @@ class GroupLPBallRule(LoweringRule):
         return program, raw, bool(opts.get("certify", True))
 
     def export(self, program: GroupLP, path, fmt: str, options: dict) -> None:
-        """(P) over every admissible group (solvers.group_lp_file) as .lp or .mps."""
-        from ..solvers import group_lp_file
-        opts = _options(options)
-        group_lp_file.export(program, path, fmt, **{k: opts[k] for k in ("max_pairs", "max_bytes")
-                                                    if opts.get(k) is not None})
+        """Write the explicit LP (P) over every admissible group (rows = samples, columns = groups)."""
+        from ..ir import LPData
+        from ..solvers.cutting_plane import all_admissible_groups
+        from ..solvers.lp_export import write_lp
+        write_lp(LPData(program.weights, all_admissible_groups(program)), path, fmt)
 
     def invert(self, raw: Any, inverse_data: _Inverse) -> Solution:
         program, res, certify = raw
