@@ -167,3 +167,35 @@ def test_cli_sweep_stops_at_an_interrupt_and_writes_what_it_has(tmp_path, monkey
     rows = json.loads(out.read_text())["results"]
     assert len(rows) == 1 and rows[0]["lower"] == 0.1 and rows[0]["upper"] == 0.3
     assert "interrupted at eps = 1" in capsys.readouterr().err
+
+
+CHILD_REAL = r"""
+import json, sys
+sys.path.insert(0, {tests!r})
+from test_interrupt import instance, problem
+from robustdsl.errors import TimeLimitReached
+p = problem(*instance(n=800, d=5, K=5, seed=0), eps=0.8)
+print("start", flush=True)
+try:
+    sol = p.solve()
+    print(json.dumps({{"finished": True}}), flush=True)
+except TimeLimitReached as exc:
+    print(json.dumps({{"lower": exc.lower, "upper": exc.upper, "status": exc.solution.status}}), flush=True)
+"""
+
+
+def test_sigint_during_an_unpatched_long_solve():
+    """No instrumentation: Ctrl-C 1.5 s into a solve that would run for minutes."""
+    proc = subprocess.Popen([sys.executable, "-c", CHILD_REAL.format(tests=str(ROOT / "tests"))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stdout.readline().startswith("start")
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["status"] == "interval" and 0 <= res["lower"] <= res["upper"] <= 1
