@@ -199,3 +199,23 @@ def test_sigint_during_an_unpatched_long_solve():
     assert proc.returncode == 0, err
     res = json.loads(out.strip().splitlines()[-1])
     assert res["status"] == "interval" and 0 <= res["lower"] <= res["upper"] <= 1
+
+
+def test_highs_time_limit_is_per_solve_not_cumulative():
+    """HiGHS measures time_limit against its run time summed over all runs of one object: passing
+    the remaining seconds stopped later warm re-solves early (a solve with a 60 s limit ended at 33 s).
+    The limit handed to HiGHS must be the run time so far plus the seconds left."""
+    from robustdsl.ir import GroupSet
+    rng = np.random.default_rng(0)
+    n = 300
+    solver = lp_highs.HighsGroupLP(rng.uniform(0.1, 1.0, n))
+    solver.add_groups(GroupSet.from_rows(np.array([rng.choice(n, 3, replace=False) for _ in range(2000)])))
+    solver.solve()
+    before = solver._h.getRunTime()
+    assert before > 0
+    solver.add_groups(GroupSet.from_rows(np.array([rng.choice(n, 2, replace=False) for _ in range(500)])))
+    res = solver.solve(time_limit=1e-3 + before / 2)
+    assert res.status == "Optimal"
+    opt = solver._h.getOptionValue("time_limit")
+    opt = opt[1] if isinstance(opt, tuple) else opt
+    assert opt == pytest.approx(before + 1e-3 + before / 2)
