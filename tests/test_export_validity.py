@@ -70,3 +70,22 @@ def test_cli_export_of_a_real_problem(tmp_path, capsys):
     at = rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Ball(3.5)))).solve().value
     assert at > 0 and abs(highs_read_value(out) - at) <= 1e-9
     assert finite_coefficients(out.read_text())
+
+
+@pytest.mark.parametrize("norm", [2, "inf"])
+def test_mps_read_and_solved_by_pulp_cbc(tmp_path, norm):
+    """A second, unrelated reader and solver: PuLP parses the MPS file and CBC solves it to AT."""
+    import pulp
+
+    prob = _problem(norm, seed=3)
+    value = prob.solve().value
+    path = prob.compile().export(tmp_path / "p.mps")
+    text = path.read_text()
+    assert "OBJSENSE" in text and "MAX" in text
+    _, lp = pulp.LpProblem.fromMPS(str(path), sense=pulp.LpMaximize)
+    names = list(lp.constraints)
+    assert names and all(name.startswith("s_") for name in names)  # rows named after samples
+    assert len(names) <= prob.form.mu.n  # (PuLP drops the empty rows of isolated samples)
+    status = lp.solve(pulp.PULP_CBC_CMD(msg=0))
+    assert pulp.LpStatus[status] == "Optimal"
+    assert abs(pulp.value(lp.objective) - value) <= 1e-7
