@@ -32,7 +32,7 @@ class ProblemForm:
     measure: str                 # "empirical"
     targets: str                 # "labels" | "real"
     n_classes: int
-    pointwise: bool = False      # written as E_mu[sup_{x~ in B_eps(x)} loss]
+    pointwise: bool = field(default=False, compare=False)  # written as E_mu[sup_{x~ in B_eps(x)} loss]: same structure
     cost: Cost | None = field(default=None, compare=False)
     budget_cost: Cost | None = field(default=None, compare=False)
     delta: float | None = field(default=None, compare=False)

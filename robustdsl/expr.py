@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from . import _check
-from .costs import Ball, Cost
+from .costs import Ball, Cost, norm_str
 from .errors import InvalidInput
 from .learners import Learner
 from .losses import Loss
@@ -21,7 +21,14 @@ Measure = Union[EmpiricalMeasure, Adversary]
 
 
 def _fmt(x: float) -> str:
-    return repr(float(x)) if float(x) != int(x) else str(int(x))
+    """A number as the grammar reads it back exactly (repr of the float, integers without '.0')."""
+    v = float(x)
+    return str(int(v)) if v.is_integer() and abs(v) < 1e16 else repr(v)
+
+
+def _wrap(term: object) -> str:
+    """Parenthesise a difference where precedence would otherwise regroup it."""
+    return f"({term})" if isinstance(term, Difference) else str(term)
 
 
 class Term:
@@ -71,7 +78,7 @@ class PointwiseSup:
 
     def __str__(self) -> str:
         eps = self.eps_name or _fmt(self.ball.eps)
-        norm = "" if self.ball.norm == 2 else f"^{{{'inf' if self.ball.norm == float('inf') else int(self.ball.norm)}}}"
+        norm = "" if self.ball.norm == 2 else f"^{{{norm_str(self.ball.norm)}}}"
         return f"sup_{{x~ in B{norm}_{{{eps}}}(x)}} {self.loss}"
 
 
@@ -111,7 +118,7 @@ class Scaled(Term):
             raise InvalidInput("term", f"expected a term, got {type(self.term).__name__}")
 
     def __str__(self) -> str:
-        return f"{_fmt(self.factor)} * {self.term}"
+        return f"{_fmt(self.factor)} * {_wrap(self.term)}"
 
 
 @dataclass(frozen=True)
@@ -121,8 +128,14 @@ class Difference(Term):
     left: Term
     right: Term
 
+    def __post_init__(self) -> None:
+        for arg in ("left", "right"):
+            if not isinstance(getattr(self, arg), Term):
+                raise InvalidInput(arg, f"expected a term (E(...), OT(...), factor * term), "
+                                   f"got {type(getattr(self, arg)).__name__}")
+
     def __str__(self) -> str:
-        return f"{self.left} - {self.right}"
+        return f"{self.left} - {_wrap(self.right)}"
 
 
 @dataclass(frozen=True)

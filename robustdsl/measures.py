@@ -7,8 +7,16 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _check
+from . import _check, guards
 from .errors import InvalidInput
+
+
+def _as_array(name: str, value: Any) -> np.ndarray:
+    """np.asarray, refusing ragged or non-numeric input with an error naming the argument."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(name, f"cannot be read as an array ({exc})") from None
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,19 +61,22 @@ class EmpiricalMeasure:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_arrays(cls, X: Any, y: Any, weights: Any = None, *, classes: Sequence[int] | None = None,
-                    task: str | None = None, name: str = "mu") -> "EmpiricalMeasure":
+                    task: str | None = None, name: str = "mu",
+                    max_bytes: int | None = None) -> "EmpiricalMeasure":
         """Build from features X (n, d) [or (n, h, w) images, flattened], targets y (n,), weights p (n,).
 
         task='classification' requires integer labels (float labels are refused);
         task='regression' takes real targets; None infers it from y's dtype.
-        Default weights are 1/n (total mass 1).
+        Default weights are 1/n (total mass 1). max_bytes bounds the copy of X (default 16 GiB):
+        larger inputs are refused with ResourceLimit before anything is allocated.
         """
         task = _check.choice("task", task, (None, "classification", "regression"))
-        Xa = np.asarray(X)
+        Xa = _as_array("X", X)
+        guards.array_bytes("X", Xa, max_bytes=max_bytes)
         if Xa.ndim > 2:
             Xa = Xa.reshape(Xa.shape[0], -1)
         Xf = _check.frozen_array("X", Xa, ndim=2)
-        ya = np.asarray(y)
+        ya = _as_array("y", y)
         if ya.ndim != 1:
             raise InvalidInput("y", f"has shape {ya.shape}", "a 1-D array of targets")
         if task is None:
@@ -208,11 +219,13 @@ class Adversary:
     """The decision variable mu~: a measure the adversary chooses, anchored at `base`."""
 
     base: EmpiricalMeasure
-    name: str = field(default="mu~", compare=False)
+    name: str = field(default="", compare=False)  # default: the base measure's name + "~" (mu -> mu~)
 
     def __post_init__(self) -> None:
         if not isinstance(self.base, EmpiricalMeasure):
             raise InvalidInput("base", f"expected an EmpiricalMeasure, got {type(self.base).__name__}")
+        if not self.name:
+            object.__setattr__(self, "name", f"{self.base.name}~")
 
     def __str__(self) -> str:
         return self.name

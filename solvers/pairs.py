@@ -1,50 +1,39 @@
 """Conflict pairs: cross-class pairs (u, v) with ||x_u - x_v|| <= threshold, by blocks.
 
-Reference implementation (float64, blocked, vectorised); the interface is what the
-rest of the solvers rely on.
+Exact and fast: samples are sorted by class and only cross-class blocks are visited.
+Each block is screened in float32 (l2: one GEMM, ||a||^2 + ||b||^2 - 2 a.b; l1, l_inf:
+torch.cdist) keeping every pair whose float32 value is within a rigorous rounding margin
+of the threshold; the candidates are then recomputed coordinate-wise in float64
+(`exact_dist`) and compared with the threshold, so the result is exactly the float64
+answer of brute force. Memory is bounded per block (`max_bytes`); blocks can be farmed
+out to any concurrent.futures.Executor (local processes, Dask) and run on a torch device.
 """
 from __future__ import annotations
 
 import math
+import sys
+from collections import deque
+from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 
+from robustdsl import _check
+from robustdsl.errors import InvalidInput, ResourceLimit
+
+DEFAULT_MAX_BYTES = 1 << 30          # working memory per block (1 GiB)
+DEFAULT_MAX_PAIRS = 100_000_000      # output bound (24 bytes a pair: 2.4 GB)
+_BYTES_PER_ENTRY = 48                # float32 block, mask, candidate indices and distances (worst case)
+_U32 = 2.0 ** -24                    # unit roundoff of float32
+
 
 def pairwise_dist(A: np.ndarray, B: np.ndarray, norm: float) -> np.ndarray:
-    """(len(A), len(B)) distances in the given norm (1, 2 or inf)."""
+    """(len(A), len(B)) distances in the given norm (1, 2 or inf); small inputs only."""
     if norm == 2:
         d2 = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2.0 * A @ B.T
         return np.sqrt(np.maximum(d2, 0.0))
     diff = np.abs(A[:, None, :] - B[None, :, :])
     return diff.max(-1) if math.isinf(norm) else diff.sum(-1)
-
-
-def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: float,
-                   block: int = 2048) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(I, J, D): all u < v with labels[u] != labels[v] and dist(x_u, x_v) <= threshold.
-
-    Exact: distances near the threshold are recomputed coordinate-wise in float64.
-    Sorted by (I, J).
-    """
-    n = X.shape[0]
-    Is, Js, Ds = [], [], []
-    for s in range(0, n, block):
-        A = X[s:s + block]
-        for t in range(s, n, block):
-            B = X[t:t + block]
-            D = pairwise_dist(A, B, norm)
-            ii, jj = np.nonzero(D <= threshold * (1 + 1e-9) + 1e-12)
-            gi, gj = ii + s, jj + t
-            keep = (gi < gj) & (labels[gi] != labels[gj])
-            gi, gj = gi[keep], gj[keep]
-            d = exact_dist(X[gi], X[gj], norm)
-            ok = d <= threshold
-            Is.append(gi[ok]); Js.append(gj[ok]); Ds.append(d[ok])
-    I = np.concatenate(Is) if Is else np.zeros(0, np.int64)
-    J = np.concatenate(Js) if Js else np.zeros(0, np.int64)
-    D = np.concatenate(Ds) if Ds else np.zeros(0)
-    order = np.lexsort((J, I))
-    return I[order].astype(np.int64), J[order].astype(np.int64), D[order]
 
 
 def exact_dist(A: np.ndarray, B: np.ndarray, norm: float) -> np.ndarray:
@@ -53,3 +42,292 @@ def exact_dist(A: np.ndarray, B: np.ndarray, norm: float) -> np.ndarray:
     if norm == 2:
         return np.sqrt((diff * diff).sum(1))
     return diff.max(1) if math.isinf(norm) else diff.sum(1)
+
+
+@dataclass(frozen=True)
+class _Screen:
+    """What a block needs: threshold, norm, margin factor, torch device, recheck chunk rows,
+    and whether every pair gets its exact float64 distance."""
+
+    threshold: float
+    norm: float
+    k: float
+    device: str
+    chunk: int
+    exact_all: bool = True
+
+
+def _unit_roundoff(device: str) -> float:
+    """float32 matmul roundoff on this device (TF32 / bf16 when torch allows lower precision)."""
+    if "torch" not in sys.modules and device == "cpu":
+        return _U32                  # torch not loaded yet: its precision is still the default
+    import torch
+
+    prec = torch.get_float32_matmul_precision()
+    u = {"highest": _U32, "high": 2.0 ** -11, "medium": 2.0 ** -8}.get(prec, 2.0 ** -8)
+    if device.startswith("cuda") and torch.backends.cuda.matmul.allow_tf32:
+        u = max(u, 2.0 ** -11)
+    return u
+
+
+def margin_factor(norm: float, d: int, u: float = _U32) -> float:
+    """k with |float32 value - exact value| <= k/2 * (scale_a + scale_b), doubled for safety.
+
+    l2 (squared distance, scale ||x||^2): 2 gamma_d + 10u;  l1 (scale ||x||_1): (d + 4) u;
+    l_inf (scale ||x||_inf): 4u.
+    """
+    if norm == 2:
+        return 2.0 * (2 * d + 16) * u
+    if math.isinf(norm):
+        return 8.0 * u
+    return 2.0 * (d + 4) * u
+
+
+_SMALL = 1 << 26                      # multiply-adds below which a block runs in numpy (no torch)
+
+
+def _scales(T, norm: float):
+    """Per-row scale of the rounding error: ||x||^2, ||x||_1 or ||x||_inf (numpy or torch)."""
+    if norm == 2:
+        return (T * T).sum(1)
+    a = abs(T)
+    if not math.isinf(norm):
+        return a.sum(1)
+    return a.max(1) if isinstance(T, np.ndarray) else a.amax(1)
+
+
+def _block_numpy(A, B, norm: float):
+    """Float32 distance block (squared for l2) in numpy: for small blocks, no torch start-up."""
+    if norm == 2:
+        return (A @ B.T) * np.float32(-2.0)
+    rows = max(1, (1 << 24) // max(1, B.size))        # bound the broadcast temporary (64 MiB)
+    out = np.empty((A.shape[0], B.shape[0]), dtype=np.float32)
+    for s in range(0, A.shape[0], rows):
+        diff = np.abs(A[s:s + rows, None, :] - B[None, :, :])
+        out[s:s + rows] = diff.max(-1) if math.isinf(norm) else diff.sum(-1)
+    return out
+
+
+def _block_torch(A, B, norm: float):
+    import torch
+
+    if norm == 2:
+        return torch.mm(A, B.T).mul_(-2.0)
+    return torch.cdist(A[None], B[None], p=norm)[0]
+
+
+def _screen(A32, B32, scr: _Screen):
+    """Candidates (i, j) that may be within the threshold (a superset, never fewer), with
+    `sure` marking those certainly within it and `val` their float32 distance (squared for l2)."""
+    small = scr.device == "cpu" and A32.shape[0] * B32.shape[0] * A32.shape[1] < _SMALL
+    if small:
+        A, B = A32, B32
+        S = _block_numpy(A, B, scr.norm)
+    else:
+        import torch
+        A = torch.from_numpy(A32).to(scr.device)
+        B = torch.from_numpy(B32).to(scr.device)
+        S = _block_torch(A, B, scr.norm)
+    sa, sb = _scales(A, scr.norm), _scales(B, scr.norm)
+    if scr.norm == 2:                                     # ||a||^2 + ||b||^2 - 2 a.b, less the margin
+        S += (sa * (1.0 - scr.k))[:, None]
+        S += (sb * (1.0 - scr.k))[None, :]
+        thr = scr.threshold * scr.threshold
+    else:
+        S -= (sa * scr.k)[:, None]
+        S -= (sb * scr.k)[None, :]
+        thr = scr.threshold
+    up = float(np.nextafter(np.float32(thr * (1.0 + 1e-12)), np.float32(np.inf)))
+    down = float(np.nextafter(np.float32(thr * (1.0 - 1e-12)), np.float32(-np.inf)))
+    if small:
+        i, j = np.nonzero(S <= up)
+    else:
+        ij = torch.nonzero(S <= up)
+        i, j = ij[:, 0], ij[:, 1]
+    pad = scr.k * (sa[i] + sb[j])
+    val = S[i, j] + pad                                   # the plain float32 value
+    sure = (val + 2.0 * pad) <= down                      # upper end of its error interval inside
+    if not small:
+        i, j, val, sure = (t.cpu().numpy() for t in (i, j, val, sure))
+    return i, j, np.asarray(val, dtype=np.float64), sure
+
+
+def _recheck(A64, B64, cand, scr: _Screen) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Keep candidates whose float64 distance is <= threshold; with scr.exact_all, `exact_dist`
+    for every pair, else only for those not surely inside (the rest keep the float32 value)."""
+    ii, jj, val, sure = cand
+    if scr.exact_all:
+        sure = np.zeros(ii.size, dtype=bool)
+    dist = np.sqrt(np.maximum(val, 0.0)) if scr.norm == 2 else val
+    todo = np.flatnonzero(~sure)
+    ok = sure.copy()
+    for s in range(0, todo.size, scr.chunk):
+        t = todo[s:s + scr.chunk]
+        d = exact_dist(A64[ii[t]], B64[jj[t]], scr.norm)
+        dist[t] = d
+        ok[t] = d <= scr.threshold
+    return ii[ok], jj[ok], dist[ok]
+
+
+def _block_task(A64: np.ndarray, B64: np.ndarray, scr: _Screen):
+    """One block shipped to an executor: float64 rows in, exact local pairs out."""
+    return _recheck(A64, B64, _screen(A64.astype(np.float32), B64.astype(np.float32), scr), scr)
+
+
+def _tasks(counts: np.ndarray, b: int) -> list[tuple[int, int, int, int]]:
+    """(r0, r1, c0, c1) in class-sorted order: rows of class c against all later classes."""
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    n = int(ends[-1]) if ends.size else 0
+    out = []
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        for r0 in range(s, e, b):
+            for c0 in range(e, n, b):
+                out.append((r0, min(r0 + b, e), c0, min(c0 + b, n)))
+    return out
+
+
+def block_size(n: int, d: int, block: int, max_bytes: int) -> int:
+    """The largest square block edge <= block whose working set fits in max_bytes."""
+    per_row = 2 * d * (4 + 8)                        # float32 + float64 slices of A and B
+    b = int((-per_row + math.sqrt(per_row ** 2 + 4 * _BYTES_PER_ENTRY * max_bytes))
+            / (2 * _BYTES_PER_ENTRY))
+    need = min(64, max(n, 1))
+    if b < need:
+        est = _BYTES_PER_ENTRY * need * need + per_row * need
+        raise ResourceLimit("max_bytes", f"a block of {need} x {need} samples in dimension {d} needs "
+                            f"about {est / 2**20:.1f} MiB but max_bytes is {max_bytes} bytes",
+                            "raise max_bytes")
+    return max(1, min(block, b))
+
+
+def _check_inputs(X, labels, threshold, norm, block, max_bytes, device):
+    X = np.asarray(X)
+    if X.ndim != 2:
+        raise InvalidInput("X", f"has shape {X.shape}", "an (n, d) array")
+    if X.dtype != np.float64:
+        X = X.astype(np.float64)
+    if not np.all(np.isfinite(X)):
+        raise InvalidInput("X", "contains NaN or inf", "finite coordinates")
+    labels = np.asarray(labels)
+    if labels.shape != (X.shape[0],):
+        raise InvalidInput("labels", f"has shape {labels.shape}", f"shape ({X.shape[0]},)")
+    threshold = _check.real("threshold", threshold, nonneg=True)
+    norm = _check.norm("norm", norm)
+    block = _check.integer("block", block, minimum=1)
+    max_bytes = _check.integer("max_bytes", max_bytes, minimum=1)
+    if not isinstance(device, str) or not (device == "cpu" or device.startswith("cuda")):
+        raise InvalidInput("device", f"got {device!r}", "'cpu' or 'cuda[:N]'")
+    if device.startswith("cuda"):
+        import torch
+        if not torch.cuda.is_available():
+            raise InvalidInput("device", "torch sees no CUDA device", "'cpu'")
+    return X, labels, threshold, norm, block, max_bytes
+
+
+def _progress(total: int, enabled: bool, desc: str):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, disable=not enabled, desc=desc, unit="block")
+
+
+def _run_blocks(X, order, tasks, scr, executor, progress) -> Iterator:
+    """Yield (task, (ii, jj, d)) in task order, serially or through the executor (bounded window)."""
+    with _progress(len(tasks), progress, "conflict pairs") as bar:
+        if executor is None:
+            Xs32 = X[order].astype(np.float32)
+            for t in tasks:
+                r0, r1, c0, c1 = t
+                ii, jj, val, sure = _screen(Xs32[r0:r1], Xs32[c0:c1], scr)
+                out = _recheck(X, X, (order[r0 + ii], order[c0 + jj], val, sure), scr)
+                bar.update(1)
+                yield t, out
+            return
+        window = max(2, 2 * int(getattr(executor, "_max_workers", 2) or 2))
+        pending: deque = deque()
+        it = iter(tasks)
+        for t in it:
+            r0, r1, c0, c1 = t
+            pending.append((t, executor.submit(_block_task, X[order[r0:r1]], X[order[c0:c1]], scr)))
+            while len(pending) >= window:
+                tt, fut = pending.popleft()
+                bar.update(1)
+                ii, jj, d = fut.result()
+                yield tt, (order[tt[0] + ii], order[tt[2] + jj], d)
+        while pending:
+            tt, fut = pending.popleft()
+            bar.update(1)
+            ii, jj, d = fut.result()
+            yield tt, (order[tt[0] + ii], order[tt[2] + jj], d)
+
+
+def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: float,
+                   block: int = 2048, *, max_bytes: int = DEFAULT_MAX_BYTES,
+                   max_pairs: int | None = DEFAULT_MAX_PAIRS, executor=None,
+                   device: str = "cpu", progress: bool = False, distances: str = "exact"
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(I, J, D): all u < v with labels[u] != labels[v] and dist(x_u, x_v) <= threshold.
+
+    The pair set is exactly the float64 brute force's, sorted by (I, J). distances='exact':
+    D from `exact_dist` for every pair (O(d) per pair); 'screened': only pairs in the
+    rounding shell are recomputed, the others keep the float32 value (l2: error in D^2 at
+    most k/2 (||x_u||^2 + ||x_v||^2), k = margin_factor), which is much faster for many pairs.
+    block: block edge in samples (shrunk to fit max_bytes); max_pairs: refuse with
+    ResourceLimit once more pairs than this are found (None: no bound); executor: a
+    concurrent.futures.Executor for the blocks; device: torch device for the screening.
+    """
+    X, labels, threshold, norm, block, max_bytes = _check_inputs(
+        X, labels, threshold, norm, block, max_bytes, device)
+    n, d = X.shape
+    empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    if n < 2:
+        return empty
+    order = np.argsort(labels, kind="stable")
+    _, counts = np.unique(labels[order], return_counts=True)
+    b = block_size(n, d, block, max_bytes)
+    _check.choice("distances", distances, ("exact", "screened"))
+    scr = _Screen(threshold, norm, margin_factor(norm, d, _unit_roundoff(device)), device,
+                  max(1, min(4096, max_bytes // (3 * 8 * max(d, 1)) // 4)), distances == "exact")
+    tasks = _tasks(counts, b)
+    Is, Js, Ds, found = [], [], [], 0
+    for done, (_, (gi, gj, dist)) in enumerate(_run_blocks(X, order, tasks, scr, executor, progress), 1):
+        found += gi.size
+        if max_pairs is not None and found > max_pairs:
+            est = found * len(tasks) / done
+            raise ResourceLimit("max_pairs", f"more than {max_pairs} conflict pairs after {done} of "
+                                f"{len(tasks)} blocks (about {est:.3g} pairs, {24 * est / 2**30:.2f} GiB "
+                                f"expected in all)", "raise max_pairs or lower the threshold")
+        Is.append(np.minimum(gi, gj)); Js.append(np.maximum(gi, gj)); Ds.append(dist)
+    if not Is:
+        return empty
+    I, J, D = np.concatenate(Is), np.concatenate(Js), np.concatenate(Ds)
+    order2 = np.lexsort((J, I))
+    return I[order2].astype(np.int64), J[order2].astype(np.int64), D[order2]
+
+
+def distance_floor(X: np.ndarray, labels: np.ndarray, norm: float = 2, block: int = 2048, *,
+                   max_bytes: int = DEFAULT_MAX_BYTES, device: str = "cpu",
+                   progress: bool = False) -> dict:
+    """One blocked float32 cross-class distance pass (no threshold, no recheck): the floor.
+
+    Returns {'pairs': number of cross-class distances computed, 'blocks': blocks visited}.
+    """
+    import torch
+
+    X, labels, _, norm, block, max_bytes = _check_inputs(X, labels, 0.0, norm, block, max_bytes, device)
+    n, d = X.shape
+    order = np.argsort(labels, kind="stable")
+    _, counts = np.unique(labels[order], return_counts=True)
+    tasks = _tasks(counts, block_size(n, d, block, max_bytes))
+    Xs = torch.from_numpy(X[order].astype(np.float32)).to(device)
+    sq = _scales(Xs, 2.0) if norm == 2 else None
+    total = 0
+    with _progress(len(tasks), progress, "distance floor") as bar:
+        for r0, r1, c0, c1 in tasks:
+            A, B = Xs[r0:r1], Xs[c0:c1]
+            if norm == 2:
+                S = torch.mm(A, B.T).mul_(-2.0).add_(sq[r0:r1, None]).add_(sq[None, c0:c1])
+            else:
+                S = torch.cdist(A[None], B[None], p=norm)[0]
+            total += S.numel()
+            bar.update(1)
+    return {"pairs": int(total), "blocks": len(tasks)}

@@ -88,6 +88,8 @@ def load_npz(path: str | Path, scale: bool = True) -> tuple[np.ndarray, np.ndarr
             else:
                 raise DataFormatError("path", f"{p.name} holds arrays {sorted(keys)}",
                                       "'images' and 'labels', or 'X' and 'y'")
+    except DataFormatError:
+        raise
     except (OSError, ValueError) as exc:
         raise DataFormatError("path", f"{p.name} is not a readable .npz file ({exc})") from None
     if X.shape[:1] != y.shape[:1]:

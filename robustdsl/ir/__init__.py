@@ -12,6 +12,11 @@ __all__ = ["Program"]
 from .group_lp import GroupLPSolver, GroupSet, LPData, LPResult  # noqa: E402
 
 __all__ += ["GroupLPSolver", "GroupSet", "LPData", "LPResult"]
+from .group_program import GroupLP  # noqa: E402
+
+__all__ += ["GroupLP"]
+from .barycenter_program import BarycenterLP, TransportCost  # noqa: E402
+__all__ += ["BarycenterLP", "TransportCost"]
 from .particle_game import ParticleGame  # noqa: E402
 
 __all__ += ["ParticleGame"]

@@ -1,0 +1,223 @@
+"""Admissibility of groups for ball costs and their barycenter points (MATH.md section 2).
+
+A group S (rows of sample indices) is admissible for the eps-ball in a norm iff the smallest
+ball of that norm enclosing {x_v : v in S} has radius <= eps; its centre is the barycenter x'_S.
+
+- l2: exact minimum enclosing ball. Closed form for three points (circumradius if the triangle
+  is acute, else half the longest side); for any size an exact support-set search: the MEB is the
+  circumscribed ball of a subset T (centre in aff(T)) that encloses every point and whose centre
+  has barycentric coordinates >= 0 in T (KKT conditions, sufficient and necessary), computed from
+  the Gram matrix of the group, vectorised over groups.
+- l_inf: the box test, radius = max_i (max - min) / 2, centre = box centre.
+- l1: an LP per group (min r s.t. ||x_v - c||_1 <= r), exact up to the LP tolerance.
+
+Boundary cases are decided with a relative tolerance RTOL on the radius.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+from scipy.optimize import linprog
+
+RTOL = 1e-10
+_CHUNK_FLOATS = 4_000_000   # floats per chunk of gathered coordinates
+
+
+def _chunks(m: int, k: int, d: int):
+    step = max(1, _CHUNK_FLOATS // max(1, k * d))
+    for s in range(0, m, step):
+        yield slice(s, min(m, s + step))
+
+
+def admissible(X: np.ndarray, rows: np.ndarray, eps: float, norm: float) -> np.ndarray:
+    """Boolean mask over the groups (rows of an (m, k) index array): radius(S) <= eps."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if rows.shape[0] == 0:
+        return np.zeros(0, bool)
+    return radius(X, rows, norm) <= eps * (1 + RTOL) + 1e-300
+
+
+def radius(X: np.ndarray, rows: np.ndarray, norm: float) -> np.ndarray:
+    """Smallest enclosing radius of each group in the given norm (exact for l2/l_inf, LP for l1)."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if norm == 2:
+        if rows.shape[1] == 3:
+            return np.sqrt(triple_radius2(X, rows))
+        return np.sqrt(meb_l2(X, rows)[0])
+    if math.isinf(norm):
+        out = np.empty(rows.shape[0])
+        for sl in _chunks(*rows.shape, X.shape[1]):
+            P = X[rows[sl]]
+            out[sl] = (P.max(1) - P.min(1)).max(1) / 2.0
+        return out
+    return np.array([_l1_ball(X[r])[0] for r in rows])
+
+
+def centres(X: np.ndarray, rows: np.ndarray, norm: float) -> np.ndarray:
+    """(m, d) barycenter points: MEB centre (l2), box centre (l_inf), an optimal l1 centre."""
+    rows = np.asarray(rows, dtype=np.int64)
+    if norm == 2:
+        return meb_l2(X, rows)[1]
+    if math.isinf(norm):
+        out = np.empty((rows.shape[0], X.shape[1]))
+        for sl in _chunks(*rows.shape, X.shape[1]):
+            P = X[rows[sl]]
+            out[sl] = (P.max(1) + P.min(1)) / 2.0
+        return out
+    return np.array([_l1_ball(X[r])[1] for r in rows]).reshape(rows.shape[0], X.shape[1])
+
+
+def triple_radius2(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Squared MEB radius of triangles: circumradius^2 if acute, else (longest side / 2)^2."""
+    out = np.empty(rows.shape[0])
+    for sl in _chunks(*rows.shape, X.shape[1]):
+        P = X[rows[sl]]
+        out[sl] = triangle_radius2(((P[:, 1] - P[:, 2]) ** 2).sum(1), ((P[:, 0] - P[:, 2]) ** 2).sum(1),
+                                   ((P[:, 0] - P[:, 1]) ** 2).sum(1))
+    return out
+
+
+def triangle_radius2(s1: np.ndarray, s2: np.ndarray, s3: np.ndarray) -> np.ndarray:
+    """Squared MEB radius from the squared side lengths of triangles (closed form)."""
+    s = np.sort(np.stack([s1, s2, s3], 1), axis=1)      # a2 <= b2 <= c2
+    a2, b2, c2 = s[:, 0], s[:, 1], s[:, 2]
+    area16 = 2 * (a2 * b2 + b2 * c2 + c2 * a2) - a2 * a2 - b2 * b2 - c2 * c2   # 16 Area^2
+    acute = (a2 + b2 > c2) & (area16 > 0)
+    r2 = c2 / 4.0
+    r2[acute] = (a2 * b2 * c2)[acute] / area16[acute]
+    return r2
+
+
+def radius2_from_dist2(D2: np.ndarray) -> np.ndarray:
+    """Squared l2 MEB radius of groups given their (m, k, k) squared distance matrices
+    (Euclidean MEBs depend on distances only; H_ij = (D_0i + D_0j - D_ij) / 2)."""
+    k = D2.shape[1]
+    if k == 2:
+        return D2[:, 0, 1] / 4.0
+    if k == 3:
+        return triangle_radius2(D2[:, 1, 2], D2[:, 0, 2], D2[:, 0, 1])
+    H = 0.5 * (D2[:, :1, :] + D2[:, :, :1] - D2)
+    return _meb_from_gram(H)[0]
+
+
+def meb_l2(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(R^2, centres) of the exact minimum enclosing l2 balls of each group (support-set search)."""
+    m, k = rows.shape
+    d = X.shape[1]
+    R2 = np.full(m, np.inf)
+    C = np.empty((m, d))
+    for sl in _chunks(m, k, d):
+        P = X[rows[sl]]
+        A = P - P[:, :1]                                  # a_0 = 0
+        H = np.einsum("mid,mjd->mij", A, A)               # Gram of the group (m, k, k)
+        r2, mu = _meb_from_gram(H)
+        R2[sl] = r2
+        C[sl] = P[:, 0] + np.einsum("mj,mjd->md", mu, A)
+    return R2, C
+
+
+def _meb_from_gram(H: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From Gram matrices H (m, k, k) of a_j = x_j - x_0: squared radius and centre coefficients mu
+    (centre = x_0 + sum_j mu_j a_j), by support sets T of increasing size."""
+    m, k, _ = H.shape
+    best = np.full(m, np.inf)
+    mu_best = np.zeros((m, k))
+    done = np.zeros(m, bool)
+    diagH = np.einsum("mii->mi", H)
+    scale = np.maximum(diagH.max(1), 1e-300)
+    for size in range(1, k + 1):
+        for T in itertools.combinations(range(k), size):
+            live = np.flatnonzero(~done)
+            if live.size == 0:
+                return best, mu_best
+            Hl = H[live]
+            t0, rest = T[0], list(T[1:])
+            mu = np.zeros((live.size, k))
+            if rest:
+                Ht = Hl[:, rest][:, :, rest]
+                M = Ht - Hl[:, rest, t0][:, :, None] - Hl[:, t0, rest][:, None, :] + Hl[:, t0, t0][:, None, None]
+                rhs = 0.5 * np.einsum("mii->mi", M)
+                det = np.linalg.det(M)
+                ok = np.abs(det) > 1e-12 * scale[live] ** len(rest)
+                M[~ok] = np.eye(len(rest))
+                lam = np.linalg.solve(M, rhs[..., None])[..., 0]
+                lam[~ok] = 0.0
+                mu[:, rest] = lam
+                mu[:, t0] += 1.0 - lam.sum(1)
+                bary_ok = ok & (lam.min(1) >= -1e-9) & (1.0 - lam.sum(1) >= -1e-9)
+            else:
+                mu[:, t0] = 1.0
+                bary_ok = np.ones(live.size, bool)
+            Hmu = np.einsum("mij,mj->mi", Hl, mu)
+            muHmu = np.einsum("mi,mi->m", mu, Hmu)
+            dist2 = np.einsum("mii->mi", Hl) - 2 * Hmu + muHmu[:, None]   # |a_j - c|^2
+            r2 = np.maximum(dist2[:, t0], 0.0)
+            encl = dist2.max(1) <= r2 * (1 + 1e-9) + 1e-14 * scale[live]
+            hit = encl & bary_ok
+            better = encl & (r2 < best[live])
+            best[live[better]] = r2[better]
+            mu_best[live[better]] = mu[better]
+            done[live[hit]] = True
+    return best, mu_best
+
+
+def _l1_ball(P: np.ndarray) -> tuple[float, np.ndarray]:
+    """Smallest l1 ball enclosing the rows of P: min r s.t. sum_i t_vi <= r, |x_vi - c_i| <= t_vi."""
+    k, d = P.shape
+    nv = d + k * d + 1                                    # c (d), t (k*d), r
+    cost = np.zeros(nv)
+    cost[-1] = 1.0
+    rows, cols, vals, rhs = [], [], [], []
+    r = 0
+    for v in range(k):
+        for i in range(d):
+            t = d + v * d + i
+            # x_vi - c_i <= t   ->  -c_i - t <= -x_vi ;   c_i - x_vi <= t  ->  c_i - t <= x_vi
+            rows += [r, r, r + 1, r + 1]
+            cols += [i, t, i, t]
+            vals += [-1.0, -1.0, 1.0, -1.0]
+            rhs += [-P[v, i], P[v, i]]
+            r += 2
+        rows += [r] * (d + 1)
+        cols += list(range(d + v * d, d + (v + 1) * d)) + [nv - 1]
+        vals += [1.0] * d + [-1.0]
+        rhs.append(0.0)
+        r += 1
+    from scipy.sparse import csr_matrix
+    A = csr_matrix((vals, (rows, cols)), shape=(r, nv))
+    bounds = [(None, None)] * d + [(0, None)] * (k * d + 1)
+    res = linprog(cost, A_ub=A, b_ub=np.array(rhs), bounds=bounds, method="highs")
+    if res.status != 0:  # pragma: no cover - the LP is always feasible and bounded
+        from robustdsl.errors import SolverFailed
+        raise SolverFailed(f"l1 enclosing-ball LP failed: {res.message}", status=str(res.status),
+                           backend="scipy-highs")
+    return float(res.x[-1]), res.x[:d].copy()
+
+
+def group_test(X: np.ndarray, eps: float, norm: float, dist=None):
+    """A vectorised admissibility test rows -> mask for groups of one size.
+
+    For l2 with `dist(a, b)` (lengths of conflict edges) the exact MEB radius is computed from the
+    pairwise distances of the members (no coordinates touched); otherwise from X.
+    """
+    lim2 = (eps * (1 + RTOL)) ** 2
+
+    def test(rows: np.ndarray) -> np.ndarray:
+        m, k = rows.shape
+        if k <= 2 or m == 0:
+            return np.ones(m, bool)
+        if norm == 2 and dist is not None:
+            D2 = np.zeros((m, k, k))
+            for i, j in itertools.combinations(range(k), 2):
+                D2[:, i, j] = D2[:, j, i] = dist(rows[:, i], rows[:, j]) ** 2
+            # Jung's theorem: R^2 <= diam^2 (k - 1) / (2k) for k points, so small groups pass at once
+            ok = D2.max((1, 2)) * ((k - 1) / (2.0 * k)) <= eps * eps
+            rest = np.flatnonzero(~ok)
+            if rest.size:
+                ok[rest] = radius2_from_dist2(D2[rest]) <= lim2
+            return ok
+        return admissible(X, rows, eps, norm)
+
+    return test

@@ -1,0 +1,249 @@
+"""The exact group LP by cutting planes on (D) / column generation on (P), per component.
+
+For every connected component of the conflict graph (scipy.sparse.csgraph): start from all
+conflict pairs (optionally all admissible triples), solve (P), take q = clip(1 - r, 0, 1), find the
+admissible groups with sum q > 1 + tol (solvers.separation), add a selection of them together with
+all their sub-groups (the working set stays downward closed, so q is feasible for (D) on it), and
+re-solve warm, until no admissible group is violated: then q is feasible for the full (D) and the
+LP value is AT exactly. Isolated samples have q = 1.
+
+With `time_limit`, an unfinished solve returns the certified interval
+[lower = value of (P) on the current working set (a restriction), upper = worst-case risk bound of
+the classifier built from the current q (solvers.interval_bounds, one pass over the conflict edges)]
+with status 'interval'.
+Ctrl-C (KeyboardInterrupt) during the component loop does the same, with info['interrupted'] = True.
+"""
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from tqdm.auto import tqdm
+
+from robustdsl.errors import SolverFailed
+from robustdsl.ir import GroupLP, GroupSet
+
+from .ball_groups import group_test
+from .cliques import ConflictGraph, enumerate_cliques
+from .interval_bounds import neighbour_bound
+from .lp_highs import HighsGroupLP
+from .pairs import conflict_pairs
+from .result_checks import check_lp_result
+from .separation import TOL, DeadlineReached, violated_groups, select
+
+SolverFactory = Callable[[np.ndarray], object]
+
+
+@dataclass(frozen=True, eq=False)
+class GroupSolve:
+    """Raw result of the group LP: working set with its primal w, dual q, and certified bounds."""
+
+    value: float
+    lower: float
+    upper: float
+    status: str                 # 'optimal' | 'lower_bound' | 'interval'
+    groups: GroupSet            # final working set (sample ids of the whole measure)
+    w: np.ndarray               # (n_groups,) primal masses
+    q: np.ndarray               # (n,) dual: probability of labelling v correctly
+    graph: ConflictGraph        # conflict pairs with their lengths
+    max_size: int               # largest group size of the problem solved (L or K)
+    backend: str
+    info: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t: dict[str, float] = {}
+
+    def add(self, key: str, t0: float) -> float:
+        t1 = time.perf_counter()
+        self.t[key] = self.t.get(key, 0.0) + t1 - t0
+        return t1
+
+
+def conflict_graph(program: GroupLP, **limits) -> ConflictGraph:
+    """Cross-class pairs whose eps-balls meet: dist(x_u, x_v) <= 2 eps (any norm).
+
+    limits: max_pairs / max_bytes of solvers.pairs.conflict_pairs (ResourceLimit beyond them)."""
+    I, J, D = conflict_pairs(program.X, program.labels, 2.0 * program.eps, program.norm, **limits)
+    return ConflictGraph(program.n, I, J, program.labels, D)
+
+
+def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend: str = "highs",
+          time_limit: float | None = None, progress: bool = False, init_triples: bool = False,
+          top: int | None = None, tol: float = TOL, limits: dict | None = None) -> GroupSolve:
+    """AT (or AT_L) of the program; see the module docstring."""
+    make_solver = make_solver or (lambda p: HighsGroupLP(p))
+    clock = _Clock()
+    start = t0 = time.perf_counter()
+    n, L = program.n, program.group_limit
+    g = conflict_graph(program, **(limits or {}))
+    t0 = clock.add("distances", t0)
+    adj = sp.coo_matrix((np.ones(g.I.size), (g.I, g.J)), shape=(n, n))
+    ncomp, comp = connected_components(adj, directed=False)
+    order = np.argsort(comp, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(comp, minlength=ncomp))])
+    members = [order[bounds[c]:bounds[c + 1]] for c in range(ncomp) if bounds[c + 1] - bounds[c] > 1]
+    members.sort(key=len, reverse=True)
+    clock.add("groups", t0)
+    q = np.ones(n)
+    lower = 0.0
+    parts, ws, rounds, timed_out, interrupted = [], [], [], False, False
+    bar = tqdm(members, desc="group LP components", disable=not progress, unit="comp")
+    for vs in bar:
+        remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
+        if interrupted or (remaining is not None and remaining <= 0):
+            timed_out = True
+            q[vs] = 0.0
+            continue
+        comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
+                                    clock, start, time_limit)
+        lower += comp_res["value"]
+        q[vs] = comp_res["q"]
+        parts.append(comp_res["groups"])
+        ws.append(comp_res["w"])
+        rounds.append(comp_res["rounds"])
+        timed_out |= comp_res["timed_out"]
+        interrupted |= comp_res.get("interrupted", False)
+        bar.set_postfix(rounds=comp_res["rounds"], groups=comp_res["groups"].n_groups)
+    groups = GroupSet.concat(parts)
+    w = np.concatenate(ws) if ws else np.zeros(0)
+    upper = lower
+    if timed_out:  # the neighbour bound is one pass over the edges: the deadline is kept
+        t0 = time.perf_counter()
+        upper = neighbour_bound(g, program.weights, q, L)
+        clock.add("separation", t0)
+    status = "interval" if timed_out else ("optimal" if program.exact else "lower_bound")
+    info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size),
+            "components": len(members), "largest_component": int(len(members[0])) if members else 1,
+            "separation_rounds": int(sum(rounds)), "max_rounds": int(max(rounds, default=0)),
+            "max_group_size": L, "tolerance": tol}
+    if interrupted:
+        info["interrupted"] = True
+    return GroupSolve(value=lower, lower=lower, upper=upper, status=status, groups=groups, w=w, q=q,
+                      graph=g, max_size=L, backend=backend, info=info, timings=dict(clock.t))
+
+
+def classifier_upper(g: ConflictGraph, program: GroupLP, q: np.ndarray, L: int, tol: float = TOL) -> float:
+    """Worst-case risk bound of the classifier from q: sum_v p_v (1 - q_v / M_v),
+    M_v = max(1, max sum q over admissible groups containing v) (exact enumeration)."""
+    v = violated_groups(g, program.X, q, program.eps, program.norm, L, tol=0.0, min_size=2)
+    M = v.max_sum_per_vertex(program.n)
+    return float(np.dot(program.weights, 1.0 - q / M))
+
+
+def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
+                     make_solver: SolverFactory, init_triples: bool, top: int | None, tol: float,
+                     clock: _Clock, start: float, time_limit: float | None) -> dict:
+    t0 = time.perf_counter()
+    sub, _ = g.induced(vs)
+    Xc = program.X[vs] if program.norm != 2 else program.X[:0]
+    Lc = min(L, int(np.unique(sub.labels).size))
+    ws = _WorkingSet(make_solver(program.weights[vs]))
+    init = {2: sub.pairs()}
+    if init_triples and Lc >= 3:
+        test = group_test(program.X[vs], program.eps, program.norm,
+                          dist=sub.edge_dist if program.norm == 2 else None)
+        init = enumerate_cliques(sub, 3, keep=test)
+    for rows in init.values():
+        ws.add(rows)
+    t0 = clock.add("groups", t0)
+    res, rounds, timed_out, interrupted = None, 0, False, False
+    top = top if top is not None else max(100, 2 * vs.size)
+    while True:
+        left = None if time_limit is None else time_limit - (time.perf_counter() - start)
+        if left is not None and left <= 0:
+            timed_out = True
+            break
+        try:
+            try:
+                res = check_lp_result(ws.solver.solve(left), vs.size)
+            except SolverFailed as exc:
+                if exc.status and "time limit" in exc.status.lower():
+                    timed_out = True
+                    t0 = clock.add("lp", t0)
+                    break
+                raise
+            t0 = clock.add("lp", t0)
+            if Lc <= 2:
+                break
+            viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol, first_level=True,
+                                   deadline=None if time_limit is None else start + time_limit)
+            t0 = clock.add("separation", t0)
+            if viol.count == 0:
+                break
+            added = ws.add_closed(select(viol, vs.size, top))
+        except KeyboardInterrupt:  # Ctrl-C: the last solved LP is still a valid restriction
+            timed_out = interrupted = True
+            break
+        except DeadlineReached:
+            timed_out = True
+            break
+        if added == 0:
+            raise SolverFailed("separation found only groups already in the working set "
+                               "(LP tolerances looser than the separation tolerance)",
+                               status="stalled", backend=getattr(ws.solver, "backend", None))
+        rounds += 1
+        t0 = clock.add("groups", t0)
+    allg = GroupSet.concat([GroupSet.from_rows(vs[r]) for r in ws.columns])
+    w = np.zeros(allg.n_groups)
+    if res is None:
+        return {"value": 0.0, "q": np.zeros(vs.size), "groups": allg, "w": w, "rounds": rounds,
+                "timed_out": True, "interrupted": interrupted}
+    w[:res.w.size] = res.w
+    return {"value": res.value, "q": res.q, "groups": allg, "w": w, "rounds": rounds,
+            "timed_out": timed_out, "interrupted": interrupted}
+
+
+def _void(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a, dtype=np.int64)
+    return a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()
+
+
+class _WorkingSet:
+    """The groups given to the LP solver: `columns` in insertion order, `have` by size (dedup)."""
+
+    def __init__(self, solver) -> None:
+        self.solver = solver
+        self.columns: list[np.ndarray] = []
+        self.have: dict[int, np.ndarray] = {}
+
+    def add(self, rows: np.ndarray) -> int:
+        """Add the rows (one size) not yet present; return how many were new."""
+        if rows.shape[0] == 0:
+            return 0
+        s = rows.shape[1]
+        _, first = np.unique(_void(rows), return_index=True)
+        rows = rows[np.sort(first)]
+        if s in self.have:
+            rows = rows[~np.isin(_void(rows), _void(self.have[s]))]
+            if rows.shape[0] == 0:
+                return 0
+        self.have[s] = np.concatenate([self.have[s], rows]) if s in self.have else rows
+        self.columns.append(rows)
+        self.solver.add_groups(GroupSet.from_rows(rows))
+        return int(rows.shape[0])
+
+    def add_closed(self, new: dict[int, np.ndarray]) -> int:
+        """Add the new groups with all their sub-groups of size >= 3 (downward closure)."""
+        by_size: dict[int, list[np.ndarray]] = {}
+        for k, rows in new.items():
+            for s in range(3, k + 1):
+                for cols in itertools.combinations(range(k), s):
+                    by_size.setdefault(s, []).append(rows[:, list(cols)])
+        return sum(self.add(np.concatenate(by_size[s])) for s in sorted(by_size))
+
+
+def all_admissible_groups(program: GroupLP) -> GroupSet:
+    """Every admissible group of size 2..L (full enumeration: the explicit LP (P), e.g. for export)."""
+    g = conflict_graph(program)
+    test = group_test(program.X, program.eps, program.norm,
+                      dist=g.edge_dist if program.norm == 2 else None)
+    found = enumerate_cliques(g, program.group_limit, keep=test)
+    return GroupSet.concat([GroupSet.from_rows(found[k]) for k in sorted(found)])

@@ -1,0 +1,139 @@
+"""Independent re-check of a group-LP answer for a ball cost (the duality certificate).
+
+(a) the attack: every atom comes from one sample, keeps its label, lies within eps of it, and the
+    atoms of sample v carry exactly p_v; its best-response risk L (merge identical support points,
+    at each keep the heaviest class) is a lower bound on AT;
+(b) the classifier f*: f_k(x) = max q_v over class-k samples whose ball holds x, divided by
+    max(1, sum_k f_k(x)); the adversary's best point for v lies in the common part of B_eps(x_v) and
+    balls of other classes, i.e. it picks an admissible group S containing v, so its worst-case
+    risk is at most U = sum_v p_v (1 - q_v / M_v), M_v = max(1, max_{S admissible, v in S} sum_S q),
+    an upper bound on AT (computed exactly over the groups of size <= L);
+(c) gap U - L <= tol (1e-9).
+
+The conflict graph is recomputed here from the coordinates (float32 Gram distances with an exact
+float64 recheck near the threshold), restricted to samples with q_v > 0, independently of the solver's pairs.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from robustdsl.solution import Certificate
+
+from .cliques import ConflictGraph
+from .separation import violated_groups
+
+GAP_TOL = 1e-9
+DIST_RTOL = 1e-9     # a point at distance <= eps (1 + DIST_RTOL) is inside the ball
+_BLOCK = 1024
+
+
+def within(A: np.ndarray, B: np.ndarray, r: float, norm: float,
+           with_dist: bool = False):
+    """(len(A), len(B)) mask dist(a, b) <= r (1 + DIST_RTOL): Gram distances, exact recheck near r.
+
+    with_dist=True also returns the (approximate, for l2 squared) distances.
+    """
+    r_hi = r * (1 + DIST_RTOL) + 1e-300
+    if norm == 2:
+        a2, b2 = (A * A).sum(1)[:, None], (B * B).sum(1)[None, :]
+        A32, B32 = A.astype(np.float32), B.astype(np.float32)
+        dist = a2 + b2 - 2.0 * (A32 @ B32.T)          # float32 screening, float64 recheck in the band
+        band = np.abs(dist - r_hi * r_hi) <= 1e-4 * (a2 + b2 + r * r)
+        out = dist <= r_hi * r_hi
+        ii, jj = np.nonzero(band)
+        if ii.size:
+            out[ii, jj] = np.sqrt(((A[ii] - B[jj]) ** 2).sum(1)) <= r_hi
+        return (out, dist) if with_dist else out
+    dist = np.empty((A.shape[0], B.shape[0]))
+    step = max(1, 2_000_000 // max(1, B.shape[0] * A.shape[1]))
+    for s in range(0, A.shape[0], step):
+        diff = np.abs(A[s:s + step, None, :] - B[None, :, :])
+        dist[s:s + step] = diff.max(-1) if math.isinf(norm) else diff.sum(-1)
+    out = dist <= r_hi
+    return (out, dist) if with_dist else out
+
+
+def conflict_graph_of(X: np.ndarray, labels: np.ndarray, eps: float, norm: float,
+                      keep: np.ndarray) -> ConflictGraph:
+    """Conflict graph (dist <= 2 eps, different labels) among the samples `keep`, ids of the full set."""
+    Xk, lk = X[keep], labels[keep]
+    Is, Js = [], []
+    for s in range(0, keep.size, _BLOCK):
+        for t in range(s, keep.size, _BLOCK):
+            m = within(Xk[s:s + _BLOCK], Xk[t:t + _BLOCK], 2.0 * eps, norm)
+            ii, jj = np.nonzero(m)
+            ii, jj = ii + s, jj + t
+            ok = (ii < jj) & (lk[ii] != lk[jj])
+            Is.append(keep[ii[ok]])
+            Js.append(keep[jj[ok]])
+    I = np.concatenate(Is) if Is else np.zeros(0, np.int64)
+    J = np.concatenate(Js) if Js else np.zeros(0, np.int64)
+    lo, hi = np.minimum(I, J), np.maximum(I, J)
+    D = np.sqrt(((X[lo] - X[hi]) ** 2).sum(1)) if norm == 2 else None
+    return ConflictGraph(X.shape[0], lo.astype(np.int64), hi.astype(np.int64), labels, D)
+
+
+def best_response_risk(points: np.ndarray, labels: np.ndarray, masses: np.ndarray) -> float:
+    """Risk of the Bayes classifier of a discrete measure: total - sum_x max_k mass(x, k)."""
+    if masses.size == 0:
+        return 0.0
+    _, loc = np.unique(points, axis=0, return_inverse=True)
+    loc = loc.ravel()
+    _, lab = np.unique(labels, return_inverse=True)
+    cell = loc * (lab.max() + 1) + lab
+    tot = np.bincount(cell, weights=masses)
+    per_point = np.zeros(loc.max() + 1)
+    np.maximum.at(per_point, np.arange(tot.size) // (lab.max() + 1), tot)
+    return float(masses.sum() - per_point.sum())
+
+
+def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, norm: float,
+            max_size: int, q: np.ndarray, value: float, attack, classifier=None,
+            tol: float = GAP_TOL) -> Certificate:
+    """Check (a), (b), (c) of the module docstring; `attack` has points/labels/masses/source."""
+    checks: dict = {}
+    n = X.shape[0]
+    src = np.asarray(attack.source)
+    moved = np.zeros(n)
+    np.add.at(moved, src, attack.masses)
+    checks["attack_masses_nonnegative"] = bool(np.all(attack.masses >= 0))
+    checks["attack_marginal_error"] = float(np.max(np.abs(moved - weights) / weights)) if n else 0.0
+    checks["attack_labels_preserved"] = bool(np.array_equal(attack.label_index, labels[src]))
+    diff = np.abs(attack.points - X[src])
+    disp = np.sqrt((diff ** 2).sum(1)) if norm == 2 else (diff.max(1) if math.isinf(norm) else diff.sum(1))
+    checks["attack_max_displacement"] = float(disp.max(initial=0.0))
+    attack_ok = (checks["attack_masses_nonnegative"] and checks["attack_labels_preserved"]
+                 and checks["attack_marginal_error"] <= 1e-9
+                 and checks["attack_max_displacement"] <= eps * (1 + DIST_RTOL) + 1e-300)
+    lower = best_response_risk(attack.points, attack.label_index, attack.masses)
+    keep = np.flatnonzero(q > 0)
+    g = conflict_graph_of(X, labels, eps, norm, keep)
+    viol = violated_groups(g, X, q, eps, norm, max_size, tol=0.0, min_size=2)
+    M = viol.max_sum_per_vertex(n)
+    upper = float(np.dot(weights, 1.0 - q / M))
+    checks["q_in_unit_interval"] = bool(np.all((q >= 0) & (q <= 1)))
+    checks["violated_groups"] = viol.count
+    checks["max_group_sum"] = float(M.max(initial=1.0))
+    checks["value"] = float(value)
+    if classifier is not None and attack.masses.size:
+        P = classifier(attack.points)
+        right = P[np.arange(P.shape[0]), attack.label_index]
+        risk = float(np.dot(attack.masses, 1.0 - right))
+        checks["classifier_risk_on_attack"] = risk
+        checks["classifier_sums_to_one"] = bool(np.allclose(P.sum(1), 1.0, atol=1e-12))
+        cls_ok = checks["classifier_sums_to_one"] and lower - tol <= risk <= upper + tol
+    else:
+        cls_ok = True
+    # a truncation (L below the number of labels present) certifies AT_L = upper; the attack's
+    # best-response risk is then only a lower bound (>= AT_L: coinciding barycenters merge)
+    truncated = max_size < np.unique(labels).size
+    checks["truncated"] = bool(truncated)
+    gap = abs(upper - value) if truncated else upper - lower
+    ok = bool(attack_ok and cls_ok and checks["q_in_unit_interval"] and gap <= tol
+              and (lower >= value - tol if truncated else abs(value - lower) <= tol)
+              and abs(upper - value) <= tol)
+    msg = "" if ok else (f"certificate failed: lower {lower!r}, upper {upper!r}, value {value!r}, "
+                         f"attack ok {attack_ok}, classifier ok {cls_ok}")
+    return Certificate(ok=ok, lower=lower, upper=upper, gap=gap, checks=checks, message=msg)
