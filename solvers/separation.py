@@ -20,6 +20,7 @@ import numpy as np
 
 from .ball_groups import group_test
 from .cliques import ConflictGraph, extend
+from .pairs import exact_dist
 
 TOL = 1e-9
 
@@ -56,6 +57,10 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
     order = cand[np.lexsort((cand, -q[cand]))]
     sub, keep = g.induced(order)
     qs = q[keep]
+    if norm == 2 and sub.dist is None and X.shape[0] == q.size and sub.I.size:
+        # exact float64 lengths of the candidate edges only (the graph may carry none)
+        sub = ConflictGraph(sub.n, sub.I, sub.J, sub.labels,
+                            exact_dist(X[keep[sub.I]], X[keep[sub.J]], 2.0))
     dist = sub.edge_dist if (norm == 2 and sub.dist is not None) else None
     test = group_test(X if dist is not None else X[keep], eps, norm, dist=dist)
     rows = sub.pairs()
