@@ -186,6 +186,8 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                      seed: dict[int, np.ndarray] | None = None) -> dict:
     t0 = time.perf_counter()
     sub, _ = g.induced(vs)
+    if program.norm == 2 and sub.dist is None:         # lengths measured lazily by separation
+        sub = ConflictGraph(sub.n, sub.I, sub.J, sub.labels, np.full(sub.I.size, np.nan))
     Xc = program.X[vs]
     Lc = min(L, int(np.unique(sub.labels).size))
     top = top if top is not None else max(100, 2 * vs.size)

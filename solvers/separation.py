@@ -55,12 +55,10 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
         return Violations(rows_out, sums_out)
     cand = np.flatnonzero(q > tol)
     order = cand[np.lexsort((cand, -q[cand]))]
+    if norm == 2 and X.shape[0] == q.size:
+        g = _with_lengths(g, X, q > tol)
     sub, keep = g.induced(order)
     qs = q[keep]
-    if norm == 2 and sub.dist is None and X.shape[0] == q.size and sub.I.size:
-        # exact float64 lengths of the candidate edges only (the graph may carry none)
-        sub = ConflictGraph(sub.n, sub.I, sub.J, sub.labels,
-                            exact_dist(X[keep[sub.I]], X[keep[sub.J]], 2.0))
     dist = sub.edge_dist if (norm == 2 and sub.dist is not None) else None
     test = group_test(X if dist is not None else X[keep], eps, norm, dist=dist)
     rows = sub.pairs()
@@ -80,6 +78,19 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
             if first_level:
                 break
     return Violations(rows_out, sums_out)
+
+
+def _with_lengths(g: ConflictGraph, X: np.ndarray, live: np.ndarray) -> ConflictGraph:
+    """g with exact float64 l2 lengths on every edge between live vertices. A graph without lengths
+    gets a NaN array; NaN entries are filled in place, so a graph reused across rounds (one component
+    of the cutting-plane loop) measures each edge at most once."""
+    if g.dist is None:
+        g = ConflictGraph(g.n, g.I, g.J, g.labels, np.full(g.I.size, np.nan))
+    todo = np.flatnonzero(live[g.I] & live[g.J] & np.isnan(g.dist))
+    for s in range(0, todo.size, 8192):
+        t = todo[s:s + 8192]
+        g.dist[t] = exact_dist(X[g.I[t]], X[g.J[t]], 2.0)
+    return g
 
 
 def _promising(rows: np.ndarray, qs: np.ndarray, L: int, tol: float) -> np.ndarray:

@@ -150,7 +150,8 @@ def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool
     def check():
         # a truncation (L < K) certifies AT_L: f* is optimal only against groups of size <= L
         return run_certificate(X, lab, p, program.eps, program.norm, res.max_size, res.q, res.value,
-                               attack, classifier if res.status != "lower_bound" else None)
+                               attack, classifier if res.status != "lower_bound" else None,
+                               pairs=(res.graph.I, res.graph.J))
 
     mass = float(p.sum())
     if res.status == "optimal":
