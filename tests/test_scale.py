@@ -1,0 +1,116 @@
+"""Scale pipeline: pair max-flow, pair restriction for sweeps, solve_curve (serial, warm/cold, Dask)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from robustdsl.errors import InvalidInput
+from robustdsl.ir import GroupSet
+from robustdsl.solvers.lp_highs import HighsGroupLP
+from robustdsl.solvers.pair_flow import integral_capacities, pair_flow
+from robustdsl.solvers.pairs import conflict_pairs, restrict_pairs
+from robustdsl.solvers.sweep import solve_curve
+
+from group_lp_helpers import make_problem
+
+
+def _graph(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(3, 40))
+    I, J = rng.integers(0, n, 3 * n), rng.integers(0, n, 3 * n)
+    e = np.unique(np.stack([np.minimum(I, J), np.maximum(I, J)], 1)[I != J], axis=0)
+    return n, e, rng
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_pair_flow_matches_highs(seed):
+    n, e, rng = _graph(seed)
+    p = rng.integers(1, 4, n) / 7.0
+    f = pair_flow(n, e[:, 0], e[:, 1], p)
+    h = HighsGroupLP(p)
+    h.add_groups(GroupSet.from_rows(e))
+    assert abs(f.value - h.solve().value) <= 1e-9
+    load = np.zeros(n)
+    np.add.at(load, e[:, 0], f.w)
+    np.add.at(load, e[:, 1], f.w)
+    assert np.all(f.w >= 0) and np.all(load <= p + 1e-12)          # primal feasible
+    assert np.all(f.q[e[:, 0]] + f.q[e[:, 1]] <= 1 + 1e-12)       # dual feasible
+    assert set(np.unique(2 * f.q)) <= {0.0, 1.0, 2.0}              # half-integral
+    assert abs(np.dot(p, 1 - f.q) - f.value) <= 1e-12 and abs(f.w.sum() - f.value) <= 1e-12
+
+
+def test_integral_capacities_refuses_irrational_ratios():
+    assert integral_capacities(np.array([0.1, 0.3, 0.2]))[0].tolist() == [1, 3, 2]
+    assert integral_capacities(np.array([1.0, math.sqrt(2)])) is None
+
+
+@pytest.mark.parametrize("norm,big", [(2.0, 3.0), (math.inf, 0.95), (1.0, 12.0)])
+def test_restrict_pairs_is_the_exact_pair_set(norm, big):
+    rng = np.random.default_rng(3)
+    X, y = rng.random((300, 30)), rng.integers(0, 3, 300)
+    I, J, D = conflict_pairs(X, y, big, norm, distances="screened")
+    for t in np.linspace(0.5 * big, big, 6):
+        a = conflict_pairs(X, y, t, norm)
+        b = restrict_pairs(X, I, J, D, t, norm)
+        assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1])
+        assert np.allclose(a[2], b[2], rtol=1e-5)
+
+
+def _blobs(seed, n=60, K=3, d=3):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % K
+    X = rng.normal(size=(n, d)) * 0.6 + y[:, None] * 0.4
+    return X, y
+
+
+@pytest.mark.parametrize("seed,norm", [(0, 2.0), (1, 2.0), (2, math.inf), (3, 1.0)])
+def test_solve_curve_matches_separate_solves(seed, norm):
+    X, y = _blobs(seed)
+    grid = [0.6, 0.2, 0.4] if norm != 1.0 else [0.9, 0.4]
+    curve = solve_curve(X, y, grid, norm)
+    cold = solve_curve(X, y, grid, norm, warm=False)
+    vals = []
+    for e, s, c in zip(grid, curve, cold):
+        ref = make_problem(X, y, e, norm).solve("highs", certify=True)
+        assert s.status == "optimal" and abs(s.value - ref.value) <= 1e-9
+        assert abs(c.value - ref.value) <= 1e-9
+        assert s.certificate().gap <= 1e-9
+        vals.append(s.value)
+    order = np.argsort(grid)
+    assert np.all(np.diff(np.asarray(vals)[order]) >= -1e-12)      # AT is monotone in eps
+    assert max(vals) > 0                                            # the grid is not trivial
+
+
+def test_solve_curve_general_weights_use_the_lp():
+    X, y = _blobs(5)
+    w = np.random.default_rng(0).random(X.shape[0]) + 0.5
+    w[0] *= math.sqrt(2)                                           # no integral scaling: LP path
+    (s,) = solve_curve(X, y, [0.5], 2.0, weights=w / w.sum())
+    ref = make_problem(X, y, 0.5, 2.0, w / w.sum()).solve("highs")
+    assert abs(s.value - ref.value) <= 1e-9 and s.info["components_by_flow"] == 0
+
+
+def test_solve_curve_rejects_bad_input():
+    X, y = _blobs(0)
+    with pytest.raises(InvalidInput, match="eps"):
+        solve_curve(X, y, [-1.0])
+    with pytest.raises(InvalidInput, match="weights"):
+        solve_curve(X, y, [0.1], weights=np.zeros(X.shape[0]))
+    X0 = X.copy()
+    solve_curve(X, y, [0.3])
+    assert np.array_equal(X, X0)
+
+
+def test_solve_curve_on_dask_matches_serial():
+    distributed = pytest.importorskip("distributed")
+    X, y = _blobs(7, n=400, d=40)
+    grid = [2.4, 2.0]
+    serial = solve_curve(X, y, grid, 2.0)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        par = solve_curve(X, y, grid, 2.0, executor=client.get_executor(), max_bytes=1 << 20)
+    assert max(s.value for s in serial) > 0
+    for a, b in zip(serial, par):
+        assert a.status == b.status == "optimal" and abs(a.value - b.value) <= 1e-12
