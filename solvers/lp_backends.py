@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+from ._highs import new_highs
+
 import importlib
 import importlib.util
 
@@ -100,7 +102,7 @@ class HighsReference(GroupLPBase):
     def _solve(self, data, time_limit):
         import highspy
 
-        h = highspy.Highs()
+        h = new_highs()
         h.setOptionValue("output_flag", False)
         limit = time_limit if time_limit is not None else self.time_limit
         if limit is not None:
