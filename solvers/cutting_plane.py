@@ -96,14 +96,17 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
           time_limit: float | None = None, progress: bool = False, init_triples: bool = False,
           top: int | None = None, tol: float = TOL, graph: ConflictGraph | None = None,
           seed: dict[int, np.ndarray] | None = None, executor=None, device: str = "cpu",
-          pair_flow: bool = True) -> GroupSolve:
+          pair_flow: bool = True, parallel_min: int = 256) -> GroupSolve:
     """AT (or AT_L) of the program; see the module docstring.
 
     graph: the conflict graph if already known (eps sweeps); seed: groups {size: rows of sample
     ids} admissible for this program to start the working sets from (warm start of a sweep);
-    executor / device: for the distance blocks; pair_flow: solve the pair level by integer
+    executor / device: for the distance blocks, and the executor also solves every component of
+    at least `parallel_min` samples (default HiGHS solver only; results merged in component
+    order, so the answer equals the serial one); pair_flow: solve the pair level by integer
     max-flow first (uniform or integral-ratio weights) and call the LP only if separation finds
     a violated group."""
+    farm = executor is not None and make_solver is None
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
     start = t0 = time.perf_counter()
@@ -117,15 +120,32 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     q = np.ones(program.n)
     lower = 0.0
     parts, ws, rounds, timed_out, by_flow = [], [], [], False, 0
+    futures = {}
+    if farm:
+        for c, vs in enumerate(members):
+            if vs.size >= parallel_min:
+                sub, _ = g.induced(vs)
+                futures[c] = executor.submit(
+                    _component_job, GroupLP(program.X[vs], program.labels[vs], program.weights[vs],
+                                            program.eps, program.norm, program.n_classes,
+                                            program.max_group_size),
+                    sub.I, sub.J, init_triples, top, tol, time_limit, pair_flow, seeds.get(c))
     bar = tqdm(members, desc="group LP components", disable=not progress, unit="comp")
     for c, vs in enumerate(bar):
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
-        if remaining is not None and remaining <= 0:
+        if c in futures:
+            comp_res, t_job = futures[c].result()
+            comp_res["groups"] = GroupSet(comp_res["groups"].indptr, vs[comp_res["groups"].indices],
+                                          comp_res["groups"].cost)
+            for k, v in t_job.items():
+                clock.t[k] = clock.t.get(k, 0.0) + v
+        elif remaining is not None and remaining <= 0:
             timed_out = True
             q[vs] = 0.0
             continue
-        comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
-                                    clock, start, time_limit, pair_flow, seeds.get(c))
+        else:
+            comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
+                                        clock, start, time_limit, pair_flow, seeds.get(c))
         lower += comp_res["value"]
         q[vs] = comp_res["q"]
         parts.append(comp_res["groups"])
@@ -149,6 +169,18 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
             "max_group_size": L, "tolerance": tol}
     return GroupSolve(value=lower, lower=lower, upper=upper, status=status, groups=groups, w=w, q=q,
                       graph=g, max_size=L, backend=backend, info=info, timings=dict(clock.t))
+
+
+def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_triples: bool,
+                   top: int | None, tol: float, time_limit: float | None, use_flow: bool,
+                   seed: dict[int, np.ndarray] | None) -> tuple[dict, dict]:
+    """One connected component solved in an executor worker (HiGHS); groups in component ids."""
+    clock = _Clock()
+    g = ConflictGraph(sub_program.n, I, J, sub_program.labels, None)
+    res = _solve_component(sub_program, g, np.arange(sub_program.n), sub_program.group_limit,
+                           lambda p: HighsGroupLP(p), init_triples, top, tol, clock,
+                           time.perf_counter(), time_limit, use_flow, seed)
+    return res, clock.t
 
 
 def _seed_by_component(n: int, members: list[np.ndarray], seed) -> dict[int, dict[int, np.ndarray]]:

@@ -39,7 +39,7 @@ def _eps_grid(eps) -> np.ndarray:
 def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: int | None = None,
                 executor=None, device: str = "cpu", progress: bool = False,
                 time_limit: float | None = None, certify: bool = True, warm: bool = True,
-                max_bytes: int | None = None) -> list:
+                max_bytes: int | None = None, **cp_options) -> list:
     """[Solution for each eps of the grid, in the given order]: AT(eps) (or AT_L) with certificates.
 
     X (n, d), y (n,) class labels, weights (n,) positive (default uniform 1/n), norm 1, 2 or inf.
@@ -47,13 +47,12 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     `client.get_executor()`); device: torch device of the screening ('cpu', 'cuda');
     time_limit: seconds for the whole curve (an unfinished eps gets status 'interval', the later
     ones are not solved and get lower 0, the trivial upper bound); warm: seed each working set
-    from the previous eps.
+    from the previous eps; max_bytes: memory of one distance block; cp_options: passed to
+    cutting_plane.solve (e.g. parallel_min: smallest component sent to the executor).
     """
     from robustdsl.ir import GroupLP
     from robustdsl.lowering.group_lp_ball import solution_from
-    from robustdsl.solution import Solution
-
-    from . import cutting_plane, pairs as pairs_mod
+    from . import cutting_plane
 
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2:
@@ -76,7 +75,7 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     I, J, D = conflict_pairs(X, lab, 2.0 * float(grid.max()), norm, executor=executor, device=device,
                              progress=progress, distances="screened", **kw)
     shared = time.perf_counter() - t0
-    out: dict[int, Solution] = {}
+    out: dict = {}
     seed = None
     for i in np.argsort(grid, kind="stable"):
         e = float(grid[i])
@@ -90,7 +89,7 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
             out[int(i)] = _unsolved(program, classes)
             continue
         res = cutting_plane.solve(program, graph=graph, seed=seed if warm else None, time_limit=left,
-                                  progress=progress)
+                                  progress=progress, executor=executor, **cp_options)
         res.timings["distances"] = t_filter + (shared if not out else 0.0)
         sol = solution_from(program, res, classes, certify)
         out[int(i)] = sol

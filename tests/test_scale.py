@@ -110,7 +110,22 @@ def test_solve_curve_on_dask_matches_serial():
     serial = solve_curve(X, y, grid, 2.0)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        par = solve_curve(X, y, grid, 2.0, executor=client.get_executor(), max_bytes=1 << 20)
+        par = solve_curve(X, y, grid, 2.0, executor=client.get_executor(), max_bytes=1 << 20,
+                          parallel_min=2)                  # every component through Dask too
     assert max(s.value for s in serial) > 0
     for a, b in zip(serial, par):
         assert a.status == b.status == "optimal" and abs(a.value - b.value) <= 1e-12
+        assert a.info["components"] == b.info["components"] and b.certificate().gap <= 1e-9
+
+
+def test_components_through_a_process_pool_match_serial():
+    from concurrent.futures import ProcessPoolExecutor
+
+    X, y = _blobs(11, n=90, K=4)
+    serial = solve_curve(X, y, [0.5, 0.9], 2.0)
+    with ProcessPoolExecutor(2) as ex:
+        par = solve_curve(X, y, [0.5, 0.9], 2.0, executor=ex, parallel_min=2)
+    assert max(s.value for s in serial) > 0
+    for a, b in zip(serial, par):
+        assert abs(a.value - b.value) <= 1e-12 and b.status == "optimal"
+        assert b.certificate().gap <= 1e-9
