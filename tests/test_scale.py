@@ -129,3 +129,13 @@ def test_components_through_a_process_pool_match_serial():
     for a, b in zip(serial, par):
         assert abs(a.value - b.value) <= 1e-12 and b.status == "optimal"
         assert b.certificate().gap <= 1e-9
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_flow_route_uniform_weights_uses_integer_flow(seed):
+    X, y = _blobs(seed, n=45, K=3)
+    prob = make_problem(X, y, 0.5, 2.0)
+    a = prob.solve("flow", max_group_size=2)
+    b = prob.solve("highs", max_group_size=2)
+    assert a.value > 0 and abs(a.value - b.value) <= 1e-9 and "flow" in a.timings
+    assert a.certificate().gap <= 1e-9
