@@ -113,11 +113,8 @@ class Classifier:
             Zb = Z[s:s + step]
             inside, dist = within(Zb, self.X, self.eps, self.norm, with_dist=True)
             F = np.zeros((Zb.shape[0], K))
-            qi = np.where(inside, self.q[None, :], -np.inf)
-            for k in range(K):
-                cols = self.label_index == k
-                if cols.any():
-                    F[:, k] = np.maximum(qi[:, cols].max(1), 0.0)
+            ii, jj = np.nonzero(inside)                   # sparse: few balls hold a point
+            np.maximum.at(F, (ii, self.label_index[jj]), self.q[jj])
             F /= np.maximum(1.0, F.sum(1, keepdims=True))
             rest = 1.0 - F.sum(1)
             F[np.arange(Zb.shape[0]), self.label_index[dist.argmin(1)]] += rest

@@ -24,7 +24,7 @@ import numpy as np
 from robustdsl.solution import Certificate
 
 from .cliques import ConflictGraph
-from .pairs import exact_dist
+from .pairs import exact_dist, margin_factor
 from .separation import violated_groups
 
 GAP_TOL = 1e-9
@@ -42,9 +42,14 @@ def within(A: np.ndarray, B: np.ndarray, r: float, norm: float,
     if norm == 2:
         a2, b2 = (A * A).sum(1)[:, None], (B * B).sum(1)[None, :]
         A32, B32 = A.astype(np.float32), B.astype(np.float32)
-        dist = a2 + b2 - 2.0 * (A32 @ B32.T)          # float32 screening, float64 recheck in the band
-        band = np.abs(dist - r_hi * r_hi) <= 1e-4 * (a2 + b2 + r * r)
-        out = dist <= r_hi * r_hi
+        dist = A32 @ B32.T                            # float32 screening, float64 recheck in the band
+        dist *= np.float32(-2.0)
+        dist += a2.astype(np.float32)
+        dist += b2.astype(np.float32)
+        scale = (a2 + b2 + r * r).astype(np.float32)
+        scale *= np.float32(max(1e-4, margin_factor(2.0, A.shape[1])))  # rigorous float32 bound
+        out = dist <= np.float32(r_hi * r_hi)
+        band = np.abs(dist - np.float32(r_hi * r_hi)) <= scale
         ii, jj = np.nonzero(band)
         if ii.size:
             out[ii, jj] = np.sqrt(((A[ii] - B[jj]) ** 2).sum(1)) <= r_hi
