@@ -139,3 +139,12 @@ def test_flow_route_uniform_weights_uses_integer_flow(seed):
     b = prob.solve("highs", max_group_size=2)
     assert a.value > 0 and abs(a.value - b.value) <= 1e-9 and "flow" in a.timings
     assert a.certificate().gap <= 1e-9
+
+
+def test_solve_curve_time_limit_gives_certified_intervals():
+    X, y = _blobs(2)
+    exact = solve_curve(X, y, [0.3, 0.6], 2.0)
+    short = solve_curve(X, y, [0.3, 0.6], 2.0, time_limit=1e-9)
+    for e, s in zip(exact, short):
+        assert s.status == "interval" and s.lower - 1e-12 <= e.value <= s.upper + 1e-12
+        assert s.upper <= 1.0 - 1.0 / 3 + 1e-12
