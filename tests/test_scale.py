@@ -148,3 +148,17 @@ def test_solve_curve_time_limit_gives_certified_intervals():
     for e, s in zip(exact, short):
         assert s.status == "interval" and s.lower - 1e-12 <= e.value <= s.upper + 1e-12
         assert s.upper <= 1.0 - 1.0 / 3 + 1e-12
+
+
+def test_rule_accepts_executor_and_device():
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = _blobs(4)
+    prob = make_problem(X, y, 0.5, 2.0)
+    with ThreadPoolExecutor(2) as ex:
+        a = prob.solve("highs", executor=ex, device="cpu")
+    assert abs(a.value - prob.solve("highs").value) <= 1e-12 and a.value > 0
+    with pytest.raises(InvalidInput, match="executor"):
+        prob.solve("highs", executor=3)
+    with pytest.raises(InvalidInput, match="device"):
+        prob.solve("highs", device="tpu")

@@ -8,7 +8,8 @@ Target: GroupLP (MATH.md section 2), solved exactly by cutting planes (highs, cv
 Options: max_group_size (None = exact; L < K gives AT_L, status 'lower_bound'), time_limit
 (seconds; an unfinished solve returns status 'interval' with certified bounds), progress,
 certify (default True: re-check with the independent certificate, CertificateFailed if it fails),
-init_triples (start the working set from all admissible triples).
+init_triples (start the working set from all admissible triples), executor (a
+concurrent.futures.Executor for the distance blocks), device ('cpu' or 'cuda' for the screening).
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ from ..solution import Solution
 from . import register
 from .base import LoweringRule
 
-OPTIONS = ("backend", "max_group_size", "time_limit", "progress", "certify", "init_triples")
+OPTIONS = ("backend", "max_group_size", "time_limit", "progress", "certify", "init_triples",
+           "executor", "device")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ def _options(options: dict) -> dict:
     tl = out.get("time_limit")
     if tl is not None:
         out["time_limit"] = _check.real("time_limit", tl, positive=True)
+    ex = out.get("executor")
+    if ex is not None and not callable(getattr(ex, "submit", None)):
+        raise InvalidInput("executor", f"got {ex!r}", "a concurrent.futures.Executor (or Dask's "
+                           "client.get_executor())")
+    dev = out.get("device", "cpu")
+    if not isinstance(dev, str) or not (dev == "cpu" or dev.startswith("cuda")):
+        raise InvalidInput("device", f"got {dev!r}", "'cpu' or 'cuda[:N]'")
     for key in ("progress", "certify", "init_triples"):
         if key in out and not isinstance(out[key], bool):
             raise InvalidInput(key, f"expected True or False, got {out[key]!r}")
@@ -112,7 +121,8 @@ class GroupLPBallRule(LoweringRule):
             raw = cutting_plane.solve(program, _make_solver(backend, opts.get("time_limit")),
                                       backend=backend, time_limit=opts.get("time_limit"),
                                       progress=bool(opts.get("progress", False)),
-                                      init_triples=bool(opts.get("init_triples", False)))
+                                      init_triples=bool(opts.get("init_triples", False)),
+                                      executor=opts.get("executor"), device=opts.get("device", "cpu"))
         return program, raw, bool(opts.get("certify", True))
 
     def export(self, program: GroupLP, path, fmt: str, options: dict) -> None:
