@@ -106,12 +106,30 @@ def conflict_graph_from_pairs(X: np.ndarray, labels: np.ndarray, eps: float, nor
                          D[inside] if norm == 2 else None)
 
 
+def same_point_ids(P: np.ndarray) -> np.ndarray:
+    """Ids 0..c-1 with equal ids only for identical rows: rows sorted by a deterministic random
+    projection, a new id wherever a row differs from the previous one. (Distinct rows sharing a
+    projection are never merged; identical rows separated by such a tie would get two ids, which
+    can only lower the best-response risk, so the lower bound stays valid.)"""
+    P = np.ascontiguousarray(P, dtype=np.float64)
+    if P.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    r = np.random.default_rng(12345).standard_normal(P.shape[1])
+    h = (P * r).sum(1)
+    order = np.argsort(h, kind="stable")
+    Ps = P[order]
+    new = np.ones(P.shape[0], bool)
+    new[1:] = (h[order][1:] != h[order][:-1]) | np.any(Ps[1:] != Ps[:-1], axis=1)
+    ids = np.empty(P.shape[0], np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids
+
+
 def best_response_risk(points: np.ndarray, labels: np.ndarray, masses: np.ndarray) -> float:
     """Risk of the Bayes classifier of a discrete measure: total - sum_x max_k mass(x, k)."""
     if masses.size == 0:
         return 0.0
-    _, loc = np.unique(points, axis=0, return_inverse=True)
-    loc = loc.ravel()
+    loc = same_point_ids(points)
     _, lab = np.unique(labels, return_inverse=True)
     cell = loc * (lab.max() + 1) + lab
     tot = np.bincount(cell, weights=masses)

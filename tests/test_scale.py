@@ -162,3 +162,36 @@ def test_rule_accepts_executor_and_device():
         prob.solve("highs", executor=3)
     with pytest.raises(InvalidInput, match="device"):
         prob.solve("highs", device="tpu")
+
+
+def test_l2_classifier_matches_float64_brute_force():
+    from robustdsl.saddle import Classifier
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 20))
+    lab = rng.integers(0, 4, 300)
+    q = rng.random(300)
+    Z = np.concatenate([X[:50] + 0.3 * rng.normal(size=(50, 20)), rng.normal(size=(200, 20))])
+    eps = 4.5
+    f = Classifier(X, lab, q, eps, 2.0, (0, 1, 2, 3))
+    D = np.sqrt(((Z[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    ref = np.zeros((Z.shape[0], 4))
+    for k in range(4):
+        inside = (D <= eps) & (lab == k)[None, :]
+        ref[:, k] = np.where(inside, q[None, :], 0.0).max(1)
+    ref /= np.maximum(1.0, ref.sum(1, keepdims=True))
+    ref[np.arange(Z.shape[0]), lab[D.argmin(1)]] += 1.0 - ref.sum(1)
+    assert 0 < (D <= eps).sum() < D.size                       # balls neither empty nor everything
+    assert np.allclose(f(Z), ref, atol=1e-12)
+    assert np.array_equal(f.predict(Z), np.asarray((0, 1, 2, 3))[ref.argmax(1)])
+
+
+def test_same_point_ids_groups_identical_rows_only():
+    from robustdsl.solvers.group_certificate import same_point_ids
+
+    rng = np.random.default_rng(0)
+    P = rng.random((50, 6))
+    P = np.concatenate([P, P[::3], P[:5] + 1e-15])
+    ids = same_point_ids(P)
+    ref = np.unique(P, axis=0, return_inverse=True)[1].ravel()
+    assert np.array_equal(ids[:, None] == ids[None, :], ref[:, None] == ref[None, :])
