@@ -224,7 +224,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     Lc = min(L, int(np.unique(sub.labels).size))
     top = top if top is not None else max(100, 2 * vs.size)
     first = None
-    if use_flow and not init_triples and not seed:
+    if use_flow and not init_triples:
         pf = solve_pair_flow(vs.size, sub.I, sub.J, program.weights[vs])
         if pf is not None:
             t0 = clock.add("flow", t0)
