@@ -8,8 +8,10 @@ re-solve warm, until no admissible group is violated: then q is feasible for the
 LP value is AT exactly. Isolated samples have q = 1.
 
 With `time_limit`, an unfinished solve returns the certified interval
-[lower = value of (P) on the current working set (a restriction), upper = worst-case risk of the
-classifier built from the current q, normalised where sum q > 1] with status 'interval'.
+[lower = value of (P) on the current working set (a restriction), upper = worst-case risk bound of
+the classifier built from the current q (solvers.interval_bounds, one pass over the conflict edges)]
+with status 'interval'.
+Ctrl-C (KeyboardInterrupt) during the component loop does the same, with info['interrupted'] = True.
 """
 from __future__ import annotations
 
@@ -28,10 +30,12 @@ from robustdsl.ir import GroupLP, GroupSet
 
 from .ball_groups import group_test
 from .cliques import ConflictGraph, enumerate_cliques
+from .interval_bounds import neighbour_bound
 from .lp_highs import HighsGroupLP
 from .pair_flow import pair_flow as solve_pair_flow
 from .pairs import conflict_pairs
-from .separation import TOL, violated_groups, select
+from .result_checks import check_lp_result
+from .separation import TOL, DeadlineReached, violated_groups, select
 
 SolverFactory = Callable[[np.ndarray], object]
 
@@ -65,15 +69,16 @@ class _Clock:
 
 
 def conflict_graph(program: GroupLP, *, executor=None, device: str = "cpu",
-                   progress: bool = False) -> ConflictGraph:
+                   progress: bool = False, **limits) -> ConflictGraph:
     """Cross-class pairs whose eps-balls meet: dist(x_u, x_v) <= 2 eps (any norm), exact pair set.
 
+    limits: max_pairs / max_bytes of solvers.pairs.conflict_pairs (ResourceLimit beyond them).
     Edge lengths are not kept (dist=None): the few that separation needs are recomputed exactly
     for the candidate vertices only (solvers.separation), which is much cheaper than an exact
     float64 distance for every pair."""
     I, J, _ = conflict_pairs(program.X, program.labels, 2.0 * program.eps, program.norm,
                              executor=executor, device=device, progress=progress,
-                             distances="screened")
+                             distances="screened", **limits)
     return ConflictGraph(program.n, I, J, program.labels, None)
 
 
@@ -94,32 +99,33 @@ def components(g: ConflictGraph) -> list[np.ndarray]:
 
 def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend: str = "highs",
           time_limit: float | None = None, progress: bool = False, init_triples: bool = False,
-          top: int | None = None, tol: float = TOL, graph: ConflictGraph | None = None,
-          seed: dict[int, np.ndarray] | None = None, executor=None, device: str = "cpu",
-          pair_flow: bool = True, parallel_min: int = 256) -> GroupSolve:
+          top: int | None = None, tol: float = TOL, limits: dict | None = None,
+          graph: ConflictGraph | None = None, seed: dict[int, np.ndarray] | None = None,
+          executor=None, device: str = "cpu", pair_flow: bool = True,
+          parallel_min: int = 256) -> GroupSolve:
     """AT (or AT_L) of the program; see the module docstring.
 
-    graph: the conflict graph if already known (eps sweeps); seed: groups {size: rows of sample
-    ids} admissible for this program to start the working sets from (warm start of a sweep);
-    executor / device: for the distance blocks, and the executor also solves every component of
-    at least `parallel_min` samples (default HiGHS solver only; results merged in component
-    order, so the answer equals the serial one); pair_flow: solve the pair level by integer
-    max-flow first (uniform or integral-ratio weights) and call the LP only if separation finds
-    a violated group."""
+    limits: max_pairs / max_bytes of the pair search; graph: the conflict graph if already known
+    (eps sweeps); seed: groups {size: rows of sample ids} admissible for this program to start
+    the working sets from (warm start of a sweep); executor / device: for the distance blocks,
+    and the executor also solves every component of at least `parallel_min` samples (default
+    HiGHS solver only; results merged in component order, so the answer equals the serial one);
+    pair_flow: solve the pair level by integer max-flow first (uniform or integral-ratio
+    weights) and call the LP only if separation finds a violated group."""
     farm = executor is not None and make_solver is None
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
     start = t0 = time.perf_counter()
     L = program.group_limit
     g = graph if graph is not None else conflict_graph(program, executor=executor, device=device,
-                                                       progress=progress)
+                                                       progress=progress, **(limits or {}))
     t0 = clock.add("distances", t0)
     members = components(g)
     seeds = _seed_by_component(program.n, members, seed)
     clock.add("groups", t0)
     q = np.ones(program.n)
     lower = 0.0
-    parts, ws, rounds, timed_out, by_flow = [], [], [], False, 0
+    parts, ws, rounds, timed_out, interrupted, by_flow = [], [], [], False, False, 0
     futures = {}
     if farm:
         for c, vs in enumerate(members):
@@ -139,7 +145,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                                           comp_res["groups"].cost)
             for k, v in t_job.items():
                 clock.t[k] = clock.t.get(k, 0.0) + v
-        elif remaining is not None and remaining <= 0:
+        elif interrupted or (remaining is not None and remaining <= 0):
             timed_out = True
             q[vs] = 0.0
             continue
@@ -153,13 +159,14 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
         rounds.append(comp_res["rounds"])
         by_flow += comp_res["flow"]
         timed_out |= comp_res["timed_out"]
+        interrupted |= comp_res.get("interrupted", False)
         bar.set_postfix(rounds=comp_res["rounds"], groups=comp_res["groups"].n_groups)
     groups = GroupSet.concat(parts)
     w = np.concatenate(ws) if ws else np.zeros(0)
     upper = lower
-    if timed_out:
+    if timed_out:  # the neighbour bound is one pass over the edges: the deadline is kept
         t0 = time.perf_counter()
-        upper = classifier_upper(g, program, q, L, tol)
+        upper = neighbour_bound(g, program.weights, q, L)
         clock.add("separation", t0)
     status = "interval" if timed_out else ("optimal" if program.exact else "lower_bound")
     info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size),
@@ -167,6 +174,8 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
             "components_by_flow": by_flow,
             "separation_rounds": int(sum(rounds)), "max_rounds": int(max(rounds, default=0)),
             "max_group_size": L, "tolerance": tol}
+    if interrupted:
+        info["interrupted"] = True
     return GroupSolve(value=lower, lower=lower, upper=upper, status=status, groups=groups, w=w, q=q,
                       graph=g, max_size=L, backend=backend, info=info, timings=dict(clock.t))
 
@@ -249,28 +258,37 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     if first:
         ws.add_closed(first)
     t0 = clock.add("groups", t0)
-    res, rounds, timed_out = None, int(first is not None), False
+    res, rounds, timed_out, interrupted = None, int(first is not None), False, False
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
         if left is not None and left <= 0:
             timed_out = True
             break
         try:
-            res = ws.solver.solve(left)
-        except SolverFailed as exc:
-            if exc.status and "time limit" in exc.status.lower():
-                timed_out = True
-                t0 = clock.add("lp", t0)
+            try:
+                res = check_lp_result(ws.solver.solve(left), vs.size)
+            except SolverFailed as exc:
+                if exc.status and "time limit" in exc.status.lower():
+                    timed_out = True
+                    t0 = clock.add("lp", t0)
+                    break
+                raise
+            t0 = clock.add("lp", t0)
+            if Lc <= 2:
                 break
-            raise
-        t0 = clock.add("lp", t0)
-        if Lc <= 2:
+            viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol, first_level=True,
+                                   deadline=None if time_limit is None else start + time_limit)
+            t0 = clock.add("separation", t0)
+            if viol.count == 0:
+                break
+            added = ws.add_closed(select(viol, vs.size, top))
+        except KeyboardInterrupt:  # Ctrl-C: the last solved LP is still a valid restriction
+            timed_out = interrupted = True
             break
-        viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol, first_level=True)
-        t0 = clock.add("separation", t0)
-        if viol.count == 0:
+        except DeadlineReached:
+            timed_out = True
             break
-        if ws.add_closed(select(viol, vs.size, top)) == 0:
+        if added == 0:
             raise SolverFailed("separation found only groups already in the working set "
                                "(LP tolerances looser than the separation tolerance)",
                                status="stalled", backend=getattr(ws.solver, "backend", None))
@@ -280,10 +298,10 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     w = np.zeros(allg.n_groups)
     if res is None:
         return {"value": 0.0, "q": np.zeros(vs.size), "groups": allg, "w": w, "rounds": rounds,
-                "timed_out": True, "flow": 0}
+                "timed_out": True, "interrupted": interrupted, "flow": 0}
     w[:res.w.size] = res.w
     return {"value": res.value, "q": res.q, "groups": allg, "w": w, "rounds": rounds,
-            "timed_out": timed_out, "flow": 0}
+            "timed_out": timed_out, "interrupted": interrupted, "flow": 0}
 
 
 def _void(a: np.ndarray) -> np.ndarray:
