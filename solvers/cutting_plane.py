@@ -237,15 +237,19 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
         pf = solve_pair_flow(vs.size, sub.I, sub.J, program.weights[vs])
         if pf is not None:
             t0 = clock.add("flow", t0)
-            viol = None
+            viol, stopped = None, False
             if Lc > 2:
-                viol = violated_groups(sub, Xc, pf.q, program.eps, program.norm, Lc, tol=tol,
-                                       first_level=True)
+                try:
+                    viol = violated_groups(sub, Xc, pf.q, program.eps, program.norm, Lc, tol=tol,
+                                           first_level=True,
+                                           deadline=None if time_limit is None else start + time_limit)
+                except DeadlineReached:                # the pair value stays a valid lower bound
+                    stopped = True
                 t0 = clock.add("separation", t0)
-            if viol is None or viol.count == 0:        # q feasible for (D): the pair value is exact
+            if stopped or viol is None or viol.count == 0:  # no violated group: the pair value is exact
                 allg = GroupSet.from_rows(vs[sub.pairs()])
                 return {"value": pf.value, "q": pf.q, "groups": allg, "w": pf.w, "rounds": 0,
-                        "timed_out": False, "flow": 1}
+                        "timed_out": stopped, "flow": 1}
             first = select(viol, vs.size, top)
     ws = _WorkingSet(make_solver(program.weights[vs]))
     init = {2: sub.pairs()}
