@@ -232,7 +232,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     Xc = program.X[vs]
     Lc = min(L, int(np.unique(sub.labels).size))
     top = top if top is not None else max(100, 2 * vs.size)
-    first = None
+    first = pf = None
     if use_flow and not init_triples:
         pf = solve_pair_flow(vs.size, sub.I, sub.J, program.weights[vs])
         if pf is not None:
@@ -301,6 +301,10 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     allg = GroupSet.concat([GroupSet.from_rows(vs[r]) for r in ws.columns])
     w = np.zeros(allg.n_groups)
     if res is None:
+        if pf is not None:        # the pair LP (flow) solved: its value bounds AT from below
+            w[:pf.w.size] = pf.w  # the pairs are the first columns of the working set
+            return {"value": pf.value, "q": pf.q, "groups": allg, "w": w, "rounds": rounds,
+                    "timed_out": True, "interrupted": interrupted, "flow": 0}
         return {"value": 0.0, "q": np.zeros(vs.size), "groups": allg, "w": w, "rounds": rounds,
                 "timed_out": True, "interrupted": interrupted, "flow": 0}
     w[:res.w.size] = res.w

@@ -195,3 +195,33 @@ def test_same_point_ids_groups_identical_rows_only():
     ids = same_point_ids(P)
     ref = np.unique(P, axis=0, return_inverse=True)[1].ravel()
     assert np.array_equal(ids[:, None] == ids[None, :], ref[:, None] == ref[None, :])
+
+
+def test_lp_time_limit_after_flow_keeps_the_pair_value_as_lower_bound():
+    from robustdsl.errors import SolverFailed
+    from robustdsl.ir import GroupLP
+    from robustdsl.solvers import cutting_plane
+
+    class OutOfTime:
+        def __init__(self, p):
+            self.backend = "fake"
+
+        def add_groups(self, groups):
+            pass
+
+        def solve(self, time_limit=None):
+            raise SolverFailed("no time", status="Time limit reached", backend="fake")
+
+    for seed in range(20):
+        X, y = _blobs(seed, n=60, K=3)
+        prog = GroupLP(X, y, np.full(60, 1 / 60), 0.7, 2.0, 3, None)
+        exact = cutting_plane.solve(prog)
+        if exact.info["components_by_flow"] < exact.info["components"]:
+            break
+    else:
+        pytest.fail("no instance needing the LP")
+    at2 = cutting_plane.solve(GroupLP(X, y, np.full(60, 1 / 60), 0.7, 2.0, 3, 2))
+    cut = cutting_plane.solve(prog, lambda p: OutOfTime(p))
+    assert cut.status == "interval" and at2.value > 0
+    assert abs(cut.lower - at2.value) <= 1e-12                 # every component kept its pair value
+    assert cut.lower <= exact.value + 1e-12 <= cut.upper + 2e-12
