@@ -163,6 +163,13 @@ def run_workload(w: Workload, X, y, args) -> dict:
     with Meter(args.trace) as m:
         floor = distance_floor(Xw, yw, w.norm, device=args.device, progress=args.progress)
     out["floor"] = {"distances": floor["pairs"], "blocks": floor["blocks"], **m.report()}
+    if args.sweep:
+        out["sweep"] = sweep_stage(Xw, yw, args.eps or w.eps, w.norm, args)
+        sw = out["sweep"]
+        _say(args, f"{w.name} curve: " + (f"{sw['seconds']:.2f}s " + ", ".join(
+            f"eps {r['eps']:g}: {r['value']:.6g} ({r['status']})" for r in sw["per_eps"])
+            if "seconds" in sw else sw["error"]) + f" (floor {out['floor']['seconds']:.2f}s)")
+        return out
     for eps in args.eps or w.eps:
         with Meter(args.trace) as m:
             I, _, _ = conflict_pairs(Xw, yw, 2.0 * eps, w.norm, device=args.device,
@@ -183,6 +190,69 @@ def run_workload(w: Workload, X, y, args) -> dict:
     return out
 
 
+def sweep_stage(Xw, yw, grid, norm, args) -> dict:
+    """The whole eps grid in one `solve_curve` call (one distance pass, warm-started solves)."""
+    from robustdsl.errors import RobustDSLError
+    from robustdsl.solvers.sweep import solve_curve
+
+    try:
+        with Meter(args.trace) as m:
+            sols = solve_curve(Xw, yw, list(grid), norm, device=args.device, progress=args.progress,
+                               time_limit=args.time_limit)
+    except RobustDSLError as exc:
+        return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
+    per_eps = [{"eps": float(e), "value": s.value, "lower": s.lower, "upper": s.upper,
+                "status": s.status, "exact": s.exact, "groups_by_size": groups_by_size(dict(s.info)),
+                "pairs": s.info.get("pairs"), "components": s.info.get("components"),
+                "largest_component": s.info.get("largest_component"),
+                "separation_rounds": s.info.get("separation_rounds"),
+                "certificate_gap": s.info.get("certificate_gap"),
+                "stage_seconds": {k: float(v) for k, v in s.timings.items()}}
+               for e, s in zip(grid, sols)]
+    stages: dict = {}
+    for r in per_eps:
+        for k, v in r["stage_seconds"].items():
+            stages[k] = stages.get(k, 0.0) + v
+    return {"per_eps": per_eps, "stage_seconds_total": stages, **m.report()}
+
+
+def subsample(X, y, n: int, classes=tuple(range(10))):
+    """n digits: the first n / K of each class in file order (all digits when n >= len(X))."""
+    if n >= X.shape[0]:
+        return X, y
+    return select(X, y, classes, n // len(classes))
+
+
+def fit_exponent(ns, secs) -> float | None:
+    """Least-squares slope of log(seconds) against log(n)."""
+    ok = [(a, b) for a, b in zip(ns, secs) if b and b > 0]
+    if len(ok) < 2:
+        return None
+    a, b = np.log(np.array(ok, dtype=float)).T
+    return float(np.polyfit(a, b, 1)[0])
+
+
+def run_scaling(X, y, args) -> dict:
+    """Time of the exact AT at l2 eps = args.scaling_eps for growing n, with the fitted exponents."""
+    from robustdsl.solvers.pairs import distance_floor
+
+    rows = []
+    for n in args.scaling:
+        Xn, yn = subsample(X, y, n)
+        with Meter(args.trace) as fm:
+            distance_floor(Xn, yn, 2.0, device=args.device)
+        res = sweep_stage(Xn, yn, [args.scaling_eps], 2.0, args)
+        row = {"n": int(Xn.shape[0]), "floor_seconds": fm.seconds, "solve": res}
+        rows.append(row)
+        _say(args, f"scaling n={Xn.shape[0]}: floor {fm.seconds:.2f}s, solve "
+                   + (f"{res['seconds']:.2f}s value={res['per_eps'][0]['value']:.6g}"
+                      if "seconds" in res else res["error"]))
+    ns = [r["n"] for r in rows]
+    return {"eps": args.scaling_eps, "norm": 2.0, "rows": rows,
+            "exponent_total": fit_exponent(ns, [r["solve"].get("seconds") for r in rows]),
+            "exponent_floor": fit_exponent(ns, [r["floor_seconds"] for r in rows])}
+
+
 def _say(args, text: str) -> None:
     if not args.quiet:
         print(text, file=sys.stderr, flush=True)
@@ -198,7 +268,7 @@ def machine() -> dict:
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--workload", nargs="+", default=["W1", "W2", "W3"], choices=sorted(WORKLOADS))
+    p.add_argument("--workload", nargs="*", default=["W1", "W2", "W3"], choices=sorted(WORKLOADS))
     p.add_argument("--mnist", type=Path, default=DEFAULT_MNIST, help="directory of the MNIST IDX files")
     p.add_argument("--eps", type=float, nargs="+", help="override the workload's eps grid")
     p.add_argument("--n-per-class", type=int, help="override the workload's digits per class")
@@ -208,6 +278,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--time-limit", type=float)
     p.add_argument("--device", default="cpu")
     p.add_argument("--skip-solve", action="store_true", help="only the pair and floor stages")
+    p.add_argument("--sweep", action="store_true",
+                   help="solve each workload's eps grid in one solve_curve call (exact, certified)")
+    p.add_argument("--scaling", type=int, nargs="*",
+                   help="also time n digits of all MNIST (train + test) at l2 --scaling-eps, e.g. "
+                        "--scaling 5000 10000 20000 40000 70000")
+    p.add_argument("--scaling-eps", type=float, default=3.0)
     p.add_argument("--no-tracemalloc", dest="trace", action="store_false")
     p.add_argument("--progress", action="store_true")
     p.add_argument("--quiet", action="store_true")
@@ -232,6 +308,11 @@ def main(argv=None) -> dict:
                 everything = (np.concatenate([train[0], test[0]]), np.concatenate([train[1], test[1]]))
             data = everything
         result["workloads"].append(run_workload(w, *data, args))
+    if args.scaling:
+        if everything is None:
+            test = load_mnist(args.mnist, "t10k")
+            everything = (np.concatenate([train[0], test[0]]), np.concatenate([train[1], test[1]]))
+        result["scaling"] = run_scaling(*everything, args)
     result["total_seconds"] = time.perf_counter() - t0
     args.out.write_text(json.dumps(result, indent=2, sort_keys=True, allow_nan=False) + "\n")
     _say(args, f"wrote {args.out}")

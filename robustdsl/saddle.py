@@ -106,6 +106,8 @@ class Classifier:
         if Z.ndim != 2 or Z.shape[1] != self.X.shape[1]:
             raise InvalidInput("x", f"has shape {Z.shape}", f"an (m, {self.X.shape[1]}) array")
         K = len(self.classes)
+        if self.norm == 2:
+            return self._l2(Z, K)
         out = np.zeros((Z.shape[0], K))
         n, d = self.X.shape
         step = max(1, 4_000_000 // n) if self.norm == 2 else max(1, 2_000_000 // max(1, n * d))
@@ -113,14 +115,45 @@ class Classifier:
             Zb = Z[s:s + step]
             inside, dist = within(Zb, self.X, self.eps, self.norm, with_dist=True)
             F = np.zeros((Zb.shape[0], K))
-            qi = np.where(inside, self.q[None, :], -np.inf)
-            for k in range(K):
-                cols = self.label_index == k
-                if cols.any():
-                    F[:, k] = np.maximum(qi[:, cols].max(1), 0.0)
+            ii, jj = np.nonzero(inside)                   # sparse: few balls hold a point
+            np.maximum.at(F, (ii, self.label_index[jj]), self.q[jj])
             F /= np.maximum(1.0, F.sum(1, keepdims=True))
             rest = 1.0 - F.sum(1)
             F[np.arange(Zb.shape[0]), self.label_index[dist.argmin(1)]] += rest
+            out[s:s + step] = F
+        return out
+
+    def _l2(self, Z: np.ndarray, K: int) -> np.ndarray:
+        """l2 balls: one float32 GEMM per block screens ||z - x||^2 <= eps^2 with a rigorous margin
+        (superset), the candidates are decided by float64 coordinate differences; the nearest
+        sample (for the remaining mass) is the float32 argmin."""
+        from .solvers.pairs import exact_dist, margin_factor
+        n, d = self.X.shape
+        cache = self.__dict__.get("_x32")
+        if cache is None:
+            cache = (self.X.astype(np.float32), (0.5 * (self.X * self.X).sum(1)).astype(np.float32),
+                     float((self.X * self.X).sum(1).max(initial=0.0)))
+            object.__setattr__(self, "_x32", cache)
+        X32, half_x2, max_x2 = cache
+        r_hi = self.eps * (1 + 1e-9) + 1e-300
+        k = margin_factor(2.0, d)
+        out = np.zeros((Z.shape[0], K))
+        step = max(1, min(4096, (1 << 26) // max(1, n)))     # 256 MiB float32 block
+        for s in range(0, Z.shape[0], step):
+            Zb = Z[s:s + step]
+            z2 = (Zb * Zb).sum(1)
+            G = Zb.astype(np.float32) @ X32.T
+            G -= half_x2[None, :]                           # = -(||z - x||^2 - ||z||^2) / 2
+            # ||z - x||^2 <= r^2  <=>  G >= (z2 - r^2) / 2; margin k (z2 + max x2 + r^2) covers rounding
+            thr = 0.5 * (z2 - r_hi * r_hi) - k * (z2 + max_x2 + r_hi * r_hi) - 1e-30
+            ii, jj = np.nonzero(G >= thr.astype(np.float32)[:, None])
+            near = G.argmax(1)
+            ok = exact_dist(Zb[ii], self.X[jj], 2.0) <= r_hi
+            ii, jj = ii[ok], jj[ok]
+            F = np.zeros((Zb.shape[0], K))
+            np.maximum.at(F, (ii, self.label_index[jj]), self.q[jj])
+            F /= np.maximum(1.0, F.sum(1, keepdims=True))
+            F[np.arange(Zb.shape[0]), self.label_index[near]] += 1.0 - F.sum(1)
             out[s:s + step] = F
         return out
 

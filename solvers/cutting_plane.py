@@ -32,6 +32,7 @@ from .ball_groups import group_test
 from .cliques import ConflictGraph, enumerate_cliques
 from .interval_bounds import neighbour_bound
 from .lp_highs import HighsGroupLP
+from .pair_flow import pair_flow as solve_pair_flow
 from .pairs import conflict_pairs
 from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
@@ -67,48 +68,96 @@ class _Clock:
         return t1
 
 
-def conflict_graph(program: GroupLP, **limits) -> ConflictGraph:
-    """Cross-class pairs whose eps-balls meet: dist(x_u, x_v) <= 2 eps (any norm).
+def conflict_graph(program: GroupLP, *, executor=None, device: str = "cpu",
+                   progress: bool = False, **limits) -> ConflictGraph:
+    """Cross-class pairs whose eps-balls meet: dist(x_u, x_v) <= 2 eps (any norm), exact pair set.
 
-    limits: max_pairs / max_bytes of solvers.pairs.conflict_pairs (ResourceLimit beyond them)."""
-    I, J, D = conflict_pairs(program.X, program.labels, 2.0 * program.eps, program.norm, **limits)
-    return ConflictGraph(program.n, I, J, program.labels, D)
+    limits: max_pairs / max_bytes of solvers.pairs.conflict_pairs (ResourceLimit beyond them).
+    Edge lengths are not kept (dist=None): the few that separation needs are recomputed exactly
+    for the candidate vertices only (solvers.separation), which is much cheaper than an exact
+    float64 distance for every pair."""
+    I, J, _ = conflict_pairs(program.X, program.labels, 2.0 * program.eps, program.norm,
+                             executor=executor, device=device, progress=progress,
+                             distances="screened", **limits)
+    return ConflictGraph(program.n, I, J, program.labels, None)
+
+
+def components(g: ConflictGraph) -> list[np.ndarray]:
+    """Vertex sets of the connected components with an edge, largest first (isolated vertices dropped)."""
+    n = g.n
+    active = np.zeros(n, bool)
+    active[g.I] = active[g.J] = True
+    adj = sp.coo_matrix((np.ones(g.I.size), (g.I, g.J)), shape=(n, n))
+    ncomp, comp = connected_components(adj, directed=False)
+    comp = np.where(active, comp, ncomp)                  # isolated vertices in one bin, dropped
+    order = np.argsort(comp, kind="stable")
+    bounds = np.concatenate([[0], np.cumsum(np.bincount(comp, minlength=ncomp + 1))])
+    members = [order[bounds[c]:bounds[c + 1]] for c in range(ncomp) if bounds[c + 1] - bounds[c] > 1]
+    members.sort(key=len, reverse=True)
+    return members
 
 
 def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend: str = "highs",
           time_limit: float | None = None, progress: bool = False, init_triples: bool = False,
-          top: int | None = None, tol: float = TOL, limits: dict | None = None) -> GroupSolve:
-    """AT (or AT_L) of the program; see the module docstring."""
+          top: int | None = None, tol: float = TOL, limits: dict | None = None,
+          graph: ConflictGraph | None = None, seed: dict[int, np.ndarray] | None = None,
+          executor=None, device: str = "cpu", pair_flow: bool = True,
+          parallel_min: int = 256) -> GroupSolve:
+    """AT (or AT_L) of the program; see the module docstring.
+
+    limits: max_pairs / max_bytes of the pair search; graph: the conflict graph if already known
+    (eps sweeps); seed: groups {size: rows of sample ids} admissible for this program to start
+    the working sets from (warm start of a sweep); executor / device: for the distance blocks,
+    and the executor also solves every component of at least `parallel_min` samples (default
+    HiGHS solver only; results merged in component order, so the answer equals the serial one);
+    pair_flow: solve the pair level by integer max-flow first (uniform or integral-ratio
+    weights) and call the LP only if separation finds a violated group."""
+    farm = executor is not None and make_solver is None
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
     start = t0 = time.perf_counter()
-    n, L = program.n, program.group_limit
-    g = conflict_graph(program, **(limits or {}))
+    L = program.group_limit
+    g = graph if graph is not None else conflict_graph(program, executor=executor, device=device,
+                                                       progress=progress, **(limits or {}))
     t0 = clock.add("distances", t0)
-    adj = sp.coo_matrix((np.ones(g.I.size), (g.I, g.J)), shape=(n, n))
-    ncomp, comp = connected_components(adj, directed=False)
-    order = np.argsort(comp, kind="stable")
-    bounds = np.concatenate([[0], np.cumsum(np.bincount(comp, minlength=ncomp))])
-    members = [order[bounds[c]:bounds[c + 1]] for c in range(ncomp) if bounds[c + 1] - bounds[c] > 1]
-    members.sort(key=len, reverse=True)
+    members = components(g)
+    seeds = _seed_by_component(program.n, members, seed)
     clock.add("groups", t0)
-    q = np.ones(n)
+    q = np.ones(program.n)
     lower = 0.0
-    parts, ws, rounds, timed_out, interrupted = [], [], [], False, False
+    parts, ws, rounds, timed_out, interrupted, by_flow = [], [], [], False, False, 0
+    futures = {}
+    if farm:
+        for c, vs in enumerate(members):
+            if vs.size >= parallel_min:
+                sub, _ = g.induced(vs)
+                futures[c] = executor.submit(
+                    _component_job, GroupLP(program.X[vs], program.labels[vs], program.weights[vs],
+                                            program.eps, program.norm, program.n_classes,
+                                            program.max_group_size),
+                    sub.I, sub.J, init_triples, top, tol, time_limit, pair_flow, seeds.get(c))
     bar = tqdm(members, desc="group LP components", disable=not progress, unit="comp")
-    for vs in bar:
+    for c, vs in enumerate(bar):
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
-        if interrupted or (remaining is not None and remaining <= 0):
+        if c in futures:
+            comp_res, t_job = futures[c].result()
+            comp_res["groups"] = GroupSet(comp_res["groups"].indptr, vs[comp_res["groups"].indices],
+                                          comp_res["groups"].cost)
+            for k, v in t_job.items():
+                clock.t[k] = clock.t.get(k, 0.0) + v
+        elif interrupted or (remaining is not None and remaining <= 0):
             timed_out = True
             q[vs] = 0.0
             continue
-        comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
-                                    clock, start, time_limit)
+        else:
+            comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
+                                        clock, start, time_limit, pair_flow, seeds.get(c))
         lower += comp_res["value"]
         q[vs] = comp_res["q"]
         parts.append(comp_res["groups"])
         ws.append(comp_res["w"])
         rounds.append(comp_res["rounds"])
+        by_flow += comp_res["flow"]
         timed_out |= comp_res["timed_out"]
         interrupted |= comp_res.get("interrupted", False)
         bar.set_postfix(rounds=comp_res["rounds"], groups=comp_res["groups"].n_groups)
@@ -122,12 +171,46 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     status = "interval" if timed_out else ("optimal" if program.exact else "lower_bound")
     info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size),
             "components": len(members), "largest_component": int(len(members[0])) if members else 1,
+            "components_by_flow": by_flow,
             "separation_rounds": int(sum(rounds)), "max_rounds": int(max(rounds, default=0)),
             "max_group_size": L, "tolerance": tol}
     if interrupted:
         info["interrupted"] = True
     return GroupSolve(value=lower, lower=lower, upper=upper, status=status, groups=groups, w=w, q=q,
                       graph=g, max_size=L, backend=backend, info=info, timings=dict(clock.t))
+
+
+def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_triples: bool,
+                   top: int | None, tol: float, time_limit: float | None, use_flow: bool,
+                   seed: dict[int, np.ndarray] | None) -> tuple[dict, dict]:
+    """One connected component solved in an executor worker (HiGHS); groups in component ids."""
+    clock = _Clock()
+    g = ConflictGraph(sub_program.n, I, J, sub_program.labels, None)
+    res = _solve_component(sub_program, g, np.arange(sub_program.n), sub_program.group_limit,
+                           lambda p: HighsGroupLP(p), init_triples, top, tol, clock,
+                           time.perf_counter(), time_limit, use_flow, seed)
+    return res, clock.t
+
+
+def _seed_by_component(n: int, members: list[np.ndarray], seed) -> dict[int, dict[int, np.ndarray]]:
+    """Split seed groups {size: rows of sample ids} by component, in component-local ids."""
+    if not seed:
+        return {}
+    comp = np.full(n, -1)
+    local = np.zeros(n, np.int64)
+    for c, vs in enumerate(members):
+        comp[vs] = c
+        local[vs] = np.arange(vs.size)
+    out: dict[int, dict[int, np.ndarray]] = {}
+    for k, rows in seed.items():
+        rows = np.asarray(rows, np.int64)
+        if rows.shape[0] == 0:
+            continue
+        cr = comp[rows[:, 0]]
+        same = np.all(comp[rows] == cr[:, None], axis=1) & (cr >= 0)
+        for c in np.unique(cr[same]):
+            out.setdefault(int(c), {})[k] = local[rows[same & (cr == c)]]
+    return out
 
 
 def classifier_upper(g: ConflictGraph, program: GroupLP, q: np.ndarray, L: int, tol: float = TOL) -> float:
@@ -140,22 +223,46 @@ def classifier_upper(g: ConflictGraph, program: GroupLP, q: np.ndarray, L: int, 
 
 def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                      make_solver: SolverFactory, init_triples: bool, top: int | None, tol: float,
-                     clock: _Clock, start: float, time_limit: float | None) -> dict:
+                     clock: _Clock, start: float, time_limit: float | None, use_flow: bool = True,
+                     seed: dict[int, np.ndarray] | None = None) -> dict:
     t0 = time.perf_counter()
     sub, _ = g.induced(vs)
-    Xc = program.X[vs] if program.norm != 2 else program.X[:0]
+    if program.norm == 2 and sub.dist is None:         # lengths measured lazily by separation
+        sub = ConflictGraph(sub.n, sub.I, sub.J, sub.labels, np.full(sub.I.size, np.nan))
+    Xc = program.X[vs]
     Lc = min(L, int(np.unique(sub.labels).size))
+    top = top if top is not None else max(100, 2 * vs.size)
+    first = pf = None
+    if use_flow and not init_triples:
+        pf = solve_pair_flow(vs.size, sub.I, sub.J, program.weights[vs])
+        if pf is not None:
+            t0 = clock.add("flow", t0)
+            viol, stopped = None, False
+            if Lc > 2:
+                try:
+                    viol = violated_groups(sub, Xc, pf.q, program.eps, program.norm, Lc, tol=tol,
+                                           first_level=True,
+                                           deadline=None if time_limit is None else start + time_limit)
+                except DeadlineReached:                # the pair value stays a valid lower bound
+                    stopped = True
+                t0 = clock.add("separation", t0)
+            if stopped or viol is None or viol.count == 0:  # no violated group: the pair value is exact
+                allg = GroupSet.from_rows(vs[sub.pairs()])
+                return {"value": pf.value, "q": pf.q, "groups": allg, "w": pf.w, "rounds": 0,
+                        "timed_out": stopped, "flow": 1}
+            first = select(viol, vs.size, top)
     ws = _WorkingSet(make_solver(program.weights[vs]))
     init = {2: sub.pairs()}
     if init_triples and Lc >= 3:
-        test = group_test(program.X[vs], program.eps, program.norm,
-                          dist=sub.edge_dist if program.norm == 2 else None)
-        init = enumerate_cliques(sub, 3, keep=test)
+        init = enumerate_cliques(sub, 3, keep=group_test(Xc, program.eps, program.norm))
     for rows in init.values():
         ws.add(rows)
+    if seed:
+        ws.add_closed({k: r for k, r in seed.items() if 3 <= k <= Lc})
+    if first:
+        ws.add_closed(first)
     t0 = clock.add("groups", t0)
-    res, rounds, timed_out, interrupted = None, 0, False, False
-    top = top if top is not None else max(100, 2 * vs.size)
+    res, rounds, timed_out, interrupted = None, int(first is not None), False, False
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
         if left is not None and left <= 0:
@@ -194,11 +301,15 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     allg = GroupSet.concat([GroupSet.from_rows(vs[r]) for r in ws.columns])
     w = np.zeros(allg.n_groups)
     if res is None:
+        if pf is not None:        # the pair LP (flow) solved: its value bounds AT from below
+            w[:pf.w.size] = pf.w  # the pairs are the first columns of the working set
+            return {"value": pf.value, "q": pf.q, "groups": allg, "w": w, "rounds": rounds,
+                    "timed_out": True, "interrupted": interrupted, "flow": 0}
         return {"value": 0.0, "q": np.zeros(vs.size), "groups": allg, "w": w, "rounds": rounds,
-                "timed_out": True, "interrupted": interrupted}
+                "timed_out": True, "interrupted": interrupted, "flow": 0}
     w[:res.w.size] = res.w
     return {"value": res.value, "q": res.q, "groups": allg, "w": w, "rounds": rounds,
-            "timed_out": timed_out, "interrupted": interrupted}
+            "timed_out": timed_out, "interrupted": interrupted, "flow": 0}
 
 
 def _void(a: np.ndarray) -> np.ndarray:
@@ -243,7 +354,6 @@ class _WorkingSet:
 def all_admissible_groups(program: GroupLP) -> GroupSet:
     """Every admissible group of size 2..L (full enumeration: the explicit LP (P), e.g. for export)."""
     g = conflict_graph(program)
-    test = group_test(program.X, program.eps, program.norm,
-                      dist=g.edge_dist if program.norm == 2 else None)
+    test = group_test(program.X, program.eps, program.norm)
     found = enumerate_cliques(g, program.group_limit, keep=test)
     return GroupSet.concat([GroupSet.from_rows(found[k]) for k in sorted(found)])

@@ -5,7 +5,8 @@ dual r_u + r_v >= 1 is a fractional vertex cover, half-integral, equal to half t
 vertex cover of the double cover (v_L, v_R; edges u_L v_R and v_L u_R), i.e. half a max-flow
 s -> v_L (cap p_v) -> u_R (cap inf) -> t (cap p_u). From a minimum cut (S, T):
 r_v = (1[v_L in T] + 1[v_R in S]) / 2, and w_uv = (f(u_L, v_R) + f(v_L, u_R)) / 2.
-Max-flow on float capacities (networkx preflow-push); the certificate re-checks the result.
+Integer max-flow (scipy, solvers.pair_flow) when p / min p is integral, else networkx preflow-push
+on float capacities; the certificate re-checks the result.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from robustdsl.errors import UnsupportedProblem
 from robustdsl.ir import GroupLP, GroupSet
 
 from .cutting_plane import GroupSolve, _Clock, conflict_graph
+from .pair_flow import pair_flow
 
 
 def check_domain(program: GroupLP, route: str, need_two_classes: bool) -> None:
@@ -40,6 +42,9 @@ def solve(program: GroupLP) -> GroupSolve:
     g = conflict_graph(program)
     t0 = clock.add("distances", t0)
     n, p = program.n, program.weights
+    fast = pair_flow(n, g.I, g.J, p)              # integer max-flow (scipy) when p / min p is integral
+    if fast is not None:
+        return _result(program, g, fast.value, fast.q, fast.w, clock, t0)
     s, t = 2 * n, 2 * n + 1
     G = nx.DiGraph()
     active = np.unique(np.concatenate([g.I, g.J]))
@@ -62,7 +67,12 @@ def solve(program: GroupLP) -> GroupSolve:
         f_vu = np.array([R[int(v)][int(n + u)]["flow"] for u, v in zip(g.I, g.J)], float)
         w = np.maximum(0.5 * (f_uv + f_vu), 0.0)
         value = 0.5 * float(R.graph["flow_value"])
-    clock.add("lp", t0)
+    return _result(program, g, value, q, w, clock, t0)
+
+
+def _result(program: GroupLP, g, value: float, q: np.ndarray, w: np.ndarray, clock: _Clock,
+            t0: float) -> GroupSolve:
+    clock.add("flow", t0)
     groups = GroupSet.from_rows(g.pairs())
     status = "optimal" if program.exact else "lower_bound"
     info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size), "components": None,

@@ -10,8 +10,10 @@
     an upper bound on AT (computed exactly over the groups of size <= L);
 (c) gap U - L <= tol (1e-9).
 
-The conflict graph is recomputed here from the coordinates (float32 Gram distances with an exact
-float64 recheck near the threshold), restricted to samples with q_v > 0, independently of the solver's pairs.
+The conflict graph, restricted to samples with q_v > 0, is either recomputed here from the
+coordinates (float32 Gram distances with an exact float64 recheck near the threshold), or, given
+the candidate pairs of the exact pair enumeration, re-measured pair by pair in float64
+(`conflict_graph_from_pairs`): the optimisation's output is re-checked either way.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import numpy as np
 from robustdsl.solution import Certificate
 
 from .cliques import ConflictGraph
+from .pairs import exact_dist, margin_factor
 from .separation import violated_groups
 
 GAP_TOL = 1e-9
@@ -39,9 +42,14 @@ def within(A: np.ndarray, B: np.ndarray, r: float, norm: float,
     if norm == 2:
         a2, b2 = (A * A).sum(1)[:, None], (B * B).sum(1)[None, :]
         A32, B32 = A.astype(np.float32), B.astype(np.float32)
-        dist = a2 + b2 - 2.0 * (A32 @ B32.T)          # float32 screening, float64 recheck in the band
-        band = np.abs(dist - r_hi * r_hi) <= 1e-4 * (a2 + b2 + r * r)
-        out = dist <= r_hi * r_hi
+        dist = A32 @ B32.T                            # float32 screening, float64 recheck in the band
+        dist *= np.float32(-2.0)
+        dist += a2.astype(np.float32)
+        dist += b2.astype(np.float32)
+        scale = (a2 + b2 + r * r).astype(np.float32)
+        scale *= np.float32(max(1e-4, margin_factor(2.0, A.shape[1])))  # rigorous float32 bound
+        out = dist <= np.float32(r_hi * r_hi)
+        band = np.abs(dist - np.float32(r_hi * r_hi)) <= scale
         ii, jj = np.nonzero(band)
         if ii.size:
             out[ii, jj] = np.sqrt(((A[ii] - B[jj]) ** 2).sum(1)) <= r_hi
@@ -75,12 +83,53 @@ def conflict_graph_of(X: np.ndarray, labels: np.ndarray, eps: float, norm: float
     return ConflictGraph(X.shape[0], lo.astype(np.int64), hi.astype(np.int64), labels, D)
 
 
+def conflict_graph_from_pairs(X: np.ndarray, labels: np.ndarray, eps: float, norm: float,
+                              keep: np.ndarray, I: np.ndarray, J: np.ndarray) -> ConflictGraph:
+    """Conflict graph among `keep` from candidate pairs (I, J): cross-class, both ends kept, and
+    dist <= 2 eps (1 + DIST_RTOL) by a float64 distance recomputed here from the coordinates.
+
+    The candidate list is the solver's exact pair enumeration (solvers.pairs, checked against
+    brute force in its own tests); sharing it keeps the certificate linear in the pairs instead of
+    quadratic in n, while everything the optimisation produced (q, the attack, the classifier,
+    the groups) is still checked from scratch: each pair is re-measured, the groups are
+    re-enumerated, and the bounds are recomputed."""
+    mask = np.zeros(X.shape[0], bool)
+    mask[keep] = True
+    I, J = np.asarray(I, np.int64), np.asarray(J, np.int64)
+    ok = mask[I] & mask[J] & (labels[I] != labels[J])
+    lo, hi = np.minimum(I[ok], J[ok]), np.maximum(I[ok], J[ok])
+    D = np.empty(lo.size)
+    for s in range(0, lo.size, 8192):
+        D[s:s + 8192] = exact_dist(X[lo[s:s + 8192]], X[hi[s:s + 8192]], norm)
+    inside = D <= 2.0 * eps * (1 + DIST_RTOL) + 1e-300
+    return ConflictGraph(X.shape[0], lo[inside], hi[inside], labels,
+                         D[inside] if norm == 2 else None)
+
+
+def same_point_ids(P: np.ndarray) -> np.ndarray:
+    """Ids 0..c-1 with equal ids only for identical rows: rows sorted by a deterministic random
+    projection, a new id wherever a row differs from the previous one. (Distinct rows sharing a
+    projection are never merged; identical rows separated by such a tie would get two ids, which
+    can only lower the best-response risk, so the lower bound stays valid.)"""
+    P = np.ascontiguousarray(P, dtype=np.float64)
+    if P.shape[0] == 0:
+        return np.zeros(0, np.int64)
+    r = np.random.default_rng(12345).standard_normal(P.shape[1])
+    h = (P * r).sum(1)
+    order = np.argsort(h, kind="stable")
+    Ps = P[order]
+    new = np.ones(P.shape[0], bool)
+    new[1:] = (h[order][1:] != h[order][:-1]) | np.any(Ps[1:] != Ps[:-1], axis=1)
+    ids = np.empty(P.shape[0], np.int64)
+    ids[order] = np.cumsum(new) - 1
+    return ids
+
+
 def best_response_risk(points: np.ndarray, labels: np.ndarray, masses: np.ndarray) -> float:
     """Risk of the Bayes classifier of a discrete measure: total - sum_x max_k mass(x, k)."""
     if masses.size == 0:
         return 0.0
-    _, loc = np.unique(points, axis=0, return_inverse=True)
-    loc = loc.ravel()
+    loc = same_point_ids(points)
     _, lab = np.unique(labels, return_inverse=True)
     cell = loc * (lab.max() + 1) + lab
     tot = np.bincount(cell, weights=masses)
@@ -91,8 +140,11 @@ def best_response_risk(points: np.ndarray, labels: np.ndarray, masses: np.ndarra
 
 def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, norm: float,
             max_size: int, q: np.ndarray, value: float, attack, classifier=None,
-            tol: float = GAP_TOL) -> Certificate:
-    """Check (a), (b), (c) of the module docstring; `attack` has points/labels/masses/source."""
+            tol: float = GAP_TOL, pairs: tuple[np.ndarray, np.ndarray] | None = None) -> Certificate:
+    """Check (a), (b), (c) of the module docstring; `attack` has points/labels/masses/source.
+
+    pairs: candidate conflict pairs (I, J) from the exact pair enumeration (see
+    `conflict_graph_from_pairs`); None re-screens all pairs among the samples with q > 0."""
     checks: dict = {}
     n = X.shape[0]
     src = np.asarray(attack.source)
@@ -109,7 +161,8 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
                  and checks["attack_max_displacement"] <= eps * (1 + DIST_RTOL) + 1e-300)
     lower = best_response_risk(attack.points, attack.label_index, attack.masses)
     keep = np.flatnonzero(q > 0)
-    g = conflict_graph_of(X, labels, eps, norm, keep)
+    g = (conflict_graph_of(X, labels, eps, norm, keep) if pairs is None
+         else conflict_graph_from_pairs(X, labels, eps, norm, keep, *pairs))
     viol = violated_groups(g, X, q, eps, norm, max_size, tol=0.0, min_size=2)
     M = viol.max_sum_per_vertex(n)
     upper = float(np.dot(weights, 1.0 - q / M))

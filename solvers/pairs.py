@@ -331,3 +331,32 @@ def distance_floor(X: np.ndarray, labels: np.ndarray, norm: float = 2, block: in
             total += S.numel()
             bar.update(1)
     return {"pairs": int(total), "blocks": len(tasks)}
+
+
+def restrict_pairs(X: np.ndarray, I: np.ndarray, J: np.ndarray, D: np.ndarray, threshold: float,
+                   norm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The pairs of (I, J, D) with dist <= threshold, exactly, for a threshold below the one that
+    produced them with distances='screened' (eps sweeps: one distance pass at the largest eps).
+
+    D holds float32 values (error at most k/2 (s_u + s_v), k = margin_factor, s = ||x||^2 for l2,
+    the l1 / l_inf norm otherwise) or exact ones; pairs within twice that margin of the threshold
+    are re-measured by `exact_dist`, the others are decided by D. Order is kept."""
+    X = np.asarray(X, dtype=np.float64)
+    threshold = _check.real("threshold", threshold, nonneg=True)
+    k = margin_factor(norm, X.shape[1])
+    if norm == 2:
+        s = (X * X).sum(1)
+        val, thr = D * D, threshold * threshold
+    else:
+        s = np.abs(X).max(1) if math.isinf(norm) else np.abs(X).sum(1)
+        val, thr = D, threshold
+    pad = 2.0 * k * (s[I] + s[J]) + 1e-12 * thr
+    keep = val + pad <= thr
+    unsure = np.flatnonzero((val - pad <= thr) & ~keep)
+    Dout = D.copy()
+    for a in range(0, unsure.size, 8192):
+        t = unsure[a:a + 8192]
+        d = exact_dist(X[I[t]], X[J[t]], norm)
+        Dout[t] = d
+        keep[t] = d <= threshold
+    return I[keep], J[keep], Dout[keep]

@@ -21,6 +21,7 @@ import numpy as np
 
 from .ball_groups import group_test
 from .cliques import ConflictGraph, extend
+from .pairs import exact_dist
 
 TOL = 1e-9
 
@@ -61,6 +62,8 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
         return Violations(rows_out, sums_out)
     cand = np.flatnonzero(q > tol)
     order = cand[np.lexsort((cand, -q[cand]))]
+    if norm == 2 and X.shape[0] == q.size:
+        g = _with_lengths(g, X, q > tol)
     sub, keep = g.induced(order)
     qs = q[keep]
     dist = sub.edge_dist if (norm == 2 and sub.dist is not None) else None
@@ -82,6 +85,19 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
             if first_level:
                 break
     return Violations(rows_out, sums_out)
+
+
+def _with_lengths(g: ConflictGraph, X: np.ndarray, live: np.ndarray) -> ConflictGraph:
+    """g with exact float64 l2 lengths on every edge between live vertices. A graph without lengths
+    gets a NaN array; NaN entries are filled in place, so a graph reused across rounds (one component
+    of the cutting-plane loop) measures each edge at most once."""
+    if g.dist is None:
+        g = ConflictGraph(g.n, g.I, g.J, g.labels, np.full(g.I.size, np.nan))
+    todo = np.flatnonzero(live[g.I] & live[g.J] & np.isnan(g.dist))
+    for s in range(0, todo.size, 8192):
+        t = todo[s:s + 8192]
+        g.dist[t] = exact_dist(X[g.I[t]], X[g.J[t]], 2.0)
+    return g
 
 
 def _promising(rows: np.ndarray, qs: np.ndarray, L: int, tol: float) -> np.ndarray:

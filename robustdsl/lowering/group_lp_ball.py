@@ -9,8 +9,9 @@ Options: max_group_size (None = exact; L < K gives AT_L, status 'lower_bound'), 
 (seconds; an unfinished solve returns status 'interval' with certified bounds), progress,
 certify (default True: re-check with the independent certificate, CertificateFailed if it fails),
 init_triples (start the working set from all admissible triples), max_pairs / max_bytes (limits of
-the conflict-pair search, ResourceLimit beyond them). Ctrl-C during the cutting-plane loop raises
-TimeLimitReached carrying the certified interval found so far (and the interval Solution).
+the conflict-pair search, ResourceLimit beyond them), executor (a concurrent.futures.Executor for
+the distance blocks), device ('cpu' or 'cuda' for the screening). Ctrl-C during the cutting-plane
+loop raises TimeLimitReached carrying the certified interval found so far (and the interval Solution).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ from . import register
 from .base import LoweringRule
 
 OPTIONS = ("backend", "max_group_size", "time_limit", "progress", "certify", "init_triples",
-           "max_pairs", "max_bytes")
+           "max_pairs", "max_bytes", "executor", "device")
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,13 @@ def _options(options: dict) -> dict:
     for key in ("max_pairs", "max_bytes"):
         if out.get(key) is not None:
             out[key] = _check.integer(key, out[key], minimum=1)
+    ex = out.get("executor")
+    if ex is not None and not callable(getattr(ex, "submit", None)):
+        raise InvalidInput("executor", f"got {ex!r}", "a concurrent.futures.Executor (or Dask's "
+                           "client.get_executor())")
+    dev = out.get("device", "cpu")
+    if not isinstance(dev, str) or not (dev == "cpu" or dev.startswith("cuda")):
+        raise InvalidInput("device", f"got {dev!r}", "'cpu' or 'cuda[:N]'")
     for key in ("progress", "certify", "init_triples"):
         if key in out and not isinstance(out[key], bool):
             raise InvalidInput(key, f"expected True or False, got {out[key]!r}")
@@ -121,7 +129,8 @@ class GroupLPBallRule(LoweringRule):
                                       progress=bool(opts.get("progress", False)),
                                       init_triples=bool(opts.get("init_triples", False)),
                                       limits={k: opts[k] for k in ("max_pairs", "max_bytes")
-                                              if opts.get(k) is not None})
+                                              if opts.get(k) is not None},
+                                      executor=opts.get("executor"), device=opts.get("device", "cpu"))
         return program, raw, bool(opts.get("certify", True))
 
     def export(self, program: GroupLP, path, fmt: str, options: dict) -> None:
@@ -163,7 +172,8 @@ def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool
     def check():
         # a truncation (L < K) certifies AT_L: f* is optimal only against groups of size <= L
         return run_certificate(X, lab, p, program.eps, program.norm, res.max_size, res.q, res.value,
-                               attack, classifier if res.status != "lower_bound" else None)
+                               attack, classifier if res.status != "lower_bound" else None,
+                               pairs=(res.graph.I, res.graph.J))
 
     mass = float(p.sum())
     if res.status == "optimal":

@@ -1,0 +1,118 @@
+"""The exact adversarial-risk curve eps -> AT(eps) for a ball cost, in one call.
+
+One blocked distance pass at the largest eps (solvers.pairs.conflict_pairs, screened distances)
+gives every conflict pair of the grid: the pair set at a smaller eps is a subset, recovered
+exactly by `restrict_pairs` (only pairs near the new threshold are re-measured). The eps are
+solved in increasing order and each working set is seeded with the previous one's groups of
+size >= 3: a group admissible at eps is admissible at every eps' > eps (the enclosing ball only
+has to be <= eps'), so the seed is valid and the cutting-plane loop starts where the last stopped.
+Every value keeps its own certificate (solution_from, certify=True).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from robustdsl import _check
+from robustdsl.errors import InvalidInput
+
+from .cliques import ConflictGraph
+from .pairs import conflict_pairs, restrict_pairs
+
+
+def _labels(y) -> tuple[np.ndarray, tuple[int, ...]]:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise InvalidInput("y", f"has shape {y.shape}", "a 1-D array of class labels")
+    classes, lab = np.unique(y, return_inverse=True)
+    return lab.astype(np.int64), tuple(int(c) for c in classes)
+
+
+def _eps_grid(eps) -> np.ndarray:
+    grid = np.atleast_1d(np.asarray(eps, dtype=np.float64))
+    if grid.ndim != 1 or grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid < 0):
+        raise InvalidInput("eps", f"got {eps!r}", "a non-empty list of finite eps >= 0")
+    return grid
+
+
+def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: int | None = None,
+                executor=None, device: str = "cpu", progress: bool = False,
+                time_limit: float | None = None, certify: bool = True, warm: bool = True,
+                max_bytes: int | None = None, **cp_options) -> list:
+    """[Solution for each eps of the grid, in the given order]: AT(eps) (or AT_L) with certificates.
+
+    X (n, d), y (n,) class labels, weights (n,) positive (default uniform 1/n), norm 1, 2 or inf.
+    executor: a concurrent.futures.Executor for the distance blocks (processes, or Dask through
+    `client.get_executor()`); device: torch device of the screening ('cpu', 'cuda');
+    time_limit: seconds for the whole curve (an unfinished eps gets status 'interval', the later
+    ones are not solved and get lower 0, the trivial upper bound); warm: seed each working set
+    from the previous eps; max_bytes: memory of one distance block; cp_options: passed to
+    cutting_plane.solve (e.g. parallel_min: smallest component sent to the executor).
+    """
+    from robustdsl.ir import GroupLP
+    from robustdsl.lowering.group_lp_ball import solution_from
+    from . import cutting_plane
+
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise InvalidInput("X", f"has shape {X.shape}", "an (n, d) array")
+    lab, classes = _labels(y)
+    if lab.size != X.shape[0]:
+        raise InvalidInput("y", f"has {lab.size} labels for {X.shape[0]} samples", "one label per row of X")
+    norm = _check.norm("norm", norm)
+    grid = _eps_grid(eps)
+    n = X.shape[0]
+    p = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if p.shape != (n,) or not np.all(np.isfinite(p)) or np.any(p <= 0):
+        raise InvalidInput("weights", "must be n finite positive numbers")
+    if time_limit is not None:
+        time_limit = _check.real("time_limit", time_limit, positive=True)
+    K = len(classes)
+    start = time.perf_counter()
+    t0 = time.perf_counter()
+    kw = {} if max_bytes is None else {"max_bytes": max_bytes}
+    I, J, D = conflict_pairs(X, lab, 2.0 * float(grid.max()), norm, executor=executor, device=device,
+                             progress=progress, distances="screened", **kw)
+    shared = time.perf_counter() - t0
+    out: dict = {}
+    seed = None
+    for i in np.argsort(grid, kind="stable"):
+        e = float(grid[i])
+        program = GroupLP(X, lab, p, e, float(norm), K, max_group_size)
+        t0 = time.perf_counter()
+        gi, gj, _ = restrict_pairs(X, I, J, D, 2.0 * e, norm)
+        graph = ConflictGraph(n, gi, gj, lab, None)
+        t_filter = time.perf_counter() - t0
+        left = None if time_limit is None else time_limit - (time.perf_counter() - start)
+        if left is not None and left <= 0:
+            out[int(i)] = _unsolved(program, classes)
+            continue
+        res = cutting_plane.solve(program, graph=graph, seed=seed if warm else None, time_limit=left,
+                                  progress=progress, executor=executor, **cp_options)
+        res.timings["distances"] = t_filter + (shared if not out else 0.0)
+        sol = solution_from(program, res, classes, certify)
+        out[int(i)] = sol
+        if res.status != "interval":
+            seed = _bigger_groups(res.groups)
+    return [out[i] for i in range(grid.size)]
+
+
+def _bigger_groups(groups) -> dict[int, np.ndarray]:
+    """{size: rows} of the groups of size >= 3 of a working set (global sample ids)."""
+    sizes = groups.sizes
+    out = {}
+    for k in np.unique(sizes[sizes >= 3]):
+        sel = np.flatnonzero(sizes == k)
+        out[int(k)] = groups.indices[groups.indptr[sel][:, None] + np.arange(k)]
+    return out
+
+
+def _unsolved(program, classes):
+    """A Solution for an eps the time limit left unsolved: the trivial certified interval."""
+    from robustdsl.solution import Solution
+
+    mass = float(program.weights.sum())
+    return Solution(value=0.0, lower=0.0, upper=mass * (1.0 - 1.0 / program.n_classes),
+                    status="interval", backend="highs", rule="group_lp_ball",
+                    timings={}, info={"reason": "time limit reached before this eps"})
