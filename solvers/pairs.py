@@ -174,6 +174,12 @@ def _block_task(A64: np.ndarray, B64: np.ndarray, scr: _Screen):
     return _recheck(A64, B64, _screen(A64.astype(np.float32), B64.astype(np.float32), scr), scr)
 
 
+def _recheck_rows(d: int, max_bytes: int) -> int:
+    """Candidate rows per exact recheck: about 2 MiB of temporaries (cache-sized; measured 3-4x
+    faster than large chunks at d = 784), within max_bytes."""
+    return int(max(1, min(max(16, (1 << 18) // max(d, 1)), 1 << 16, max_bytes // (3 * 8 * max(d, 1)))))
+
+
 def _tasks(counts: np.ndarray, b: int) -> list[tuple[int, int, int, int]]:
     """(r0, r1, c0, c1) in class-sorted order: rows of class c against all later classes."""
     ends = np.cumsum(counts)
@@ -286,7 +292,7 @@ def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: fl
     b = block_size(n, d, block, max_bytes)
     _check.choice("distances", distances, ("exact", "screened"))
     scr = _Screen(threshold, norm, margin_factor(norm, d, _unit_roundoff(device)), device,
-                  max(1, min(4096, max_bytes // (3 * 8 * max(d, 1)) // 4)), distances == "exact")
+                  _recheck_rows(d, max_bytes), distances == "exact")
     tasks = _tasks(counts, b)
     Is, Js, Ds, found = [], [], [], 0
     for done, (_, (gi, gj, dist)) in enumerate(_run_blocks(X, order, tasks, scr, executor, progress), 1):
