@@ -138,3 +138,5 @@ class SumCost(Cost):
 
     def __repr__(self) -> str:
         return " + ".join(repr(t) for t in self.terms)
+
+from .costs_expr import ExprCost  # noqa: E402,F401  (a sympy cost with family detection)

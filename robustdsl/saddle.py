@@ -107,7 +107,8 @@ class Classifier:
             raise InvalidInput("x", f"has shape {Z.shape}", f"an (m, {self.X.shape[1]}) array")
         K = len(self.classes)
         out = np.zeros((Z.shape[0], K))
-        step = 2048 if self.norm == 2 else max(1, min(256, 2_000_000 // max(1, self.X.size)))
+        n, d = self.X.shape
+        step = max(1, 4_000_000 // n) if self.norm == 2 else max(1, 2_000_000 // max(1, n * d))
         for s in range(0, Z.shape[0], step):
             Zb = Z[s:s + step]
             inside, dist = within(Zb, self.X, self.eps, self.norm, with_dist=True)

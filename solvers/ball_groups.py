@@ -212,7 +212,12 @@ def group_test(X: np.ndarray, eps: float, norm: float, dist=None):
             D2 = np.zeros((m, k, k))
             for i, j in itertools.combinations(range(k), 2):
                 D2[:, i, j] = D2[:, j, i] = dist(rows[:, i], rows[:, j]) ** 2
-            return radius2_from_dist2(D2) <= lim2
+            # Jung's theorem: R^2 <= diam^2 (k - 1) / (2k) for k points, so small groups pass at once
+            ok = D2.max((1, 2)) * ((k - 1) / (2.0 * k)) <= eps * eps
+            rest = np.flatnonzero(~ok)
+            if rest.size:
+                ok[rest] = radius2_from_dist2(D2[rest]) <= lim2
+            return ok
         return admissible(X, rows, eps, norm)
 
     return test

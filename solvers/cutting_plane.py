@@ -163,7 +163,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
         t0 = clock.add("lp", t0)
         if Lc <= 2:
             break
-        viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol)
+        viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol, first_level=True)
         t0 = clock.add("separation", t0)
         if viol.count == 0:
             break
@@ -220,3 +220,12 @@ class _WorkingSet:
                 for cols in itertools.combinations(range(k), s):
                     by_size.setdefault(s, []).append(rows[:, list(cols)])
         return sum(self.add(np.concatenate(by_size[s])) for s in sorted(by_size))
+
+
+def all_admissible_groups(program: GroupLP) -> GroupSet:
+    """Every admissible group of size 2..L (full enumeration: the explicit LP (P), e.g. for export)."""
+    g = conflict_graph(program)
+    test = group_test(program.X, program.eps, program.norm,
+                      dist=g.edge_dist if program.norm == 2 else None)
+    found = enumerate_cliques(g, program.group_limit, keep=test)
+    return GroupSet.concat([GroupSet.from_rows(found[k]) for k in sorted(found)])

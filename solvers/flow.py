@@ -9,6 +9,8 @@ Max-flow on float capacities (networkx preflow-push); the certificate re-checks 
 """
 from __future__ import annotations
 
+import time
+
 import networkx as nx
 import numpy as np
 from networkx.algorithms.flow import preflow_push
@@ -34,7 +36,6 @@ def solve(program: GroupLP) -> GroupSolve:
     """The pair LP (exact AT when K = 2, AT_2 otherwise) by max-flow / min-cut."""
     check_domain(program, "flow", need_two_classes=False)
     clock = _Clock()
-    import time
     t0 = time.perf_counter()
     g = conflict_graph(program)
     t0 = clock.add("distances", t0)

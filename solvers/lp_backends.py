@@ -5,6 +5,8 @@
 """
 from __future__ import annotations
 
+from ._highs import new_highs
+
 import importlib
 import importlib.util
 
@@ -104,7 +106,7 @@ class HighsReference(GroupLPBase):
     def _solve(self, data, time_limit):
         import highspy
 
-        h = highspy.Highs()
+        h = new_highs()
         h.setOptionValue("output_flag", False)
         for key, val in self.highs_options.items():
             if h.setOptionValue(key, val) != highspy.HighsStatus.kOk:

@@ -5,8 +5,12 @@ Exact search over cliques of the conflict graph with distinct labels, pruned by 
 - vertices are ranked by decreasing q and a clique grows by smaller-q vertices, so the prefix of a
   violated m-group of size j is the set left after dropping its smallest members, whose sum is
   > j/m >= j/L; level j keeps only cliques with sum > j/L - tol (L = largest group size);
+- a prefix of size j with sum s and smallest member q_last can reach at most s + (L - j) q_last,
+  so prefixes with that bound <= 1 + tol are dropped;
 - every level is filtered by the exact admissibility test (subsets of admissible groups are
   admissible, so pruning inadmissible prefixes loses nothing).
+With first_level=True (the cutting-plane loop) the search stops at the first size that has
+violated groups; the final round, which finds none, has searched every size.
 """
 from __future__ import annotations
 
@@ -41,7 +45,8 @@ class Violations:
 
 
 def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, norm: float,
-                    max_size: int, tol: float = TOL, min_size: int = 3) -> Violations:
+                    max_size: int, tol: float = TOL, min_size: int = 3,
+                    first_level: bool = False) -> Violations:
     """All admissible groups with min_size <= |S| <= max_size and sum q > 1 + tol (exact enumeration)."""
     rows_out: dict[int, np.ndarray] = {}
     sums_out: dict[int, np.ndarray] = {}
@@ -54,11 +59,10 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
     dist = sub.edge_dist if (norm == 2 and sub.dist is not None) else None
     test = group_test(X if dist is not None else X[keep], eps, norm, dist=dist)
     rows = sub.pairs()
-    rows = rows[qs[rows].sum(1) > 2.0 / max_size - tol]
+    rows = rows[_promising(rows, qs, max_size, tol)]
     for j in range(2, max_size + 1):
         if j > 2:
-            thr = j / max_size - tol
-            rows = extend(sub, rows, lambda new, thr=thr: _filter(new, qs, thr, test))
+            rows = extend(sub, rows, lambda new: _filter(new, qs, max_size, tol, test))
         if rows.shape[0] == 0:
             break
         if j < min_size:
@@ -68,11 +72,21 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
         if bad.any():
             rows_out[j] = np.sort(keep[rows[bad]], axis=1)
             sums_out[j] = s[bad]
+            if first_level:
+                break
     return Violations(rows_out, sums_out)
 
 
-def _filter(new: np.ndarray, qs: np.ndarray, thr: float, test) -> np.ndarray:
-    ok = qs[new].sum(1) > thr
+def _promising(rows: np.ndarray, qs: np.ndarray, L: int, tol: float) -> np.ndarray:
+    """Prefixes (q decreasing along each row) that may still grow into a violated group of size <= L."""
+    j = rows.shape[1]
+    s = qs[rows].sum(1)
+    reach = s + (L - j) * qs[rows[:, -1]]
+    return (s > j / L - tol) & (reach > 1.0 + tol) if j < L else s > 1.0 + tol
+
+
+def _filter(new: np.ndarray, qs: np.ndarray, L: int, tol: float, test) -> np.ndarray:
+    ok = _promising(new, qs, L, tol)
     idx = np.flatnonzero(ok)
     if idx.size:
         ok[idx] = test(new[idx])

@@ -97,3 +97,17 @@ def test_highs_budget_row_and_failure_status():
     with pytest.raises(SolverFailed) as ei:
         s2.solve()
     assert ei.value.status == "Infeasible" and ei.value.backend == "highs"
+
+
+@pytest.mark.parametrize("backend", ["cvxpy", "pyomo"])
+def test_other_lp_backends_agree_or_are_refused(backend):
+    """Through robustdsl.solvers.lp_backends when it is installed; a typed refusal before that."""
+    import importlib.util
+    X, y, p = _data(3, 20, 3)
+    prob = make_problem(X, y, 0.5, 2.0, p)
+    ref = prob.solve("highs").value
+    if importlib.util.find_spec("robustdsl.solvers.lp_backends") is None:
+        with pytest.raises(BackendUnavailable):
+            prob.solve(backend)
+    else:
+        assert abs(prob.solve(backend).value - ref) <= 1e-7

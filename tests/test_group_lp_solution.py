@@ -99,3 +99,41 @@ def test_user_arrays_untouched():
     X0, y0 = X.copy(), y.copy()
     make_problem(X, y, 0.8, 1.0).solve()
     assert np.array_equal(X, X0) and np.array_equal(y, y0)
+
+
+def test_pointwise_form_and_extra_learner_class():
+    X, y = _clustered(6, n=16, K=3)
+    mu = rd.EmpiricalMeasure.from_arrays(X, y)
+    f = rd.Agnostic(classes=(0, 1, 2))
+    pointwise = rd.inf(f, rd.E(mu, rd.sup_ball(rd.Ball(0.8, 2), rd.ZeroOne(f))))
+    ref = make_problem(X, y, 0.8, 2.0).solve()
+    assert pointwise.solve().value == pytest.approx(ref.value, abs=1e-12)
+    g = rd.Agnostic(classes=(0, 1, 2, 9))            # a class without samples
+    mt = rd.Adversary(mu)
+    wide = rd.inf(g, rd.sup(mt, rd.E(mt, rd.ZeroOne(g)) - rd.OT(mu, mt, rd.Ball(0.8, 2))))
+    sol = wide.solve()
+    assert sol.value == pytest.approx(ref.value, abs=1e-12)
+    assert sol.classifier(X).shape == (16, 4)
+
+
+@pytest.mark.parametrize("fmt", ["lp", "mps"])
+def test_export_of_the_full_lp_reads_back_to_the_same_value(tmp_path, fmt):
+    import highspy
+    X, y = _clustered(6, n=14, K=3)
+    comp = make_problem(X, y, 0.8, 2.0).compile()
+    path = comp.export(tmp_path / f"model.{fmt}")
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.readModel(str(path))
+    h.run()
+    value = abs(h.getInfo().objective_function_value)
+    assert value == pytest.approx(comp.solve().value, abs=1e-9)
+    assert value == pytest.approx(full_lp(np.full(14, 1 / 14), all_groups(X, y, 0.8, 2.0)), abs=1e-9)
+
+
+@pytest.mark.parametrize("norm", [2.0, float("inf"), 1.0])
+def test_eps_zero_merges_only_identical_points(norm):
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])
+    sol = make_problem(X, np.array([0, 1, 2, 0]), 0.0, norm).solve()
+    assert sol.value == pytest.approx(0.5, abs=1e-12)          # 3/4 merged, 1/4 of it kept right
+    assert sol.certificate().ok

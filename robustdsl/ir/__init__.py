@@ -15,3 +15,5 @@ __all__ += ["GroupLPSolver", "GroupSet", "LPData", "LPResult"]
 from .group_program import GroupLP  # noqa: E402
 
 __all__ += ["GroupLP"]
+from .barycenter_program import BarycenterLP, TransportCost  # noqa: E402
+__all__ += ["BarycenterLP", "TransportCost"]

@@ -115,6 +115,13 @@ class GroupLPBallRule(LoweringRule):
                                       init_triples=bool(opts.get("init_triples", False)))
         return program, raw, bool(opts.get("certify", True))
 
+    def export(self, program: GroupLP, path, fmt: str, options: dict) -> None:
+        """Write the explicit LP (P) over every admissible group (rows = samples, columns = groups)."""
+        from ..ir import LPData
+        from ..solvers.cutting_plane import all_admissible_groups
+        from ..solvers.lp_export import write_lp
+        write_lp(LPData(program.weights, all_admissible_groups(program)), path, fmt)
+
     def invert(self, raw: Any, inverse_data: _Inverse) -> Solution:
         program, res, certify = raw
         return solution_from(program, res, inverse_data.classes, certify)
