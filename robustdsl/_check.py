@@ -62,8 +62,18 @@ def frozen_array(name: str, value: Any, *, ndim: int, dtype=np.float64,
                  finite: bool = True) -> np.ndarray:
     """A read-only copy of `value` as an array of `ndim` dimensions (the input is never modified)."""
     try:
-        arr = np.array(value, dtype=dtype, copy=True)
+        src = np.asarray(value)
     except (TypeError, ValueError) as exc:
+        raise InvalidInput(name, f"cannot be read as an array ({exc})") from None
+    if src.dtype.kind == "c":
+        raise InvalidInput(name, f"has complex dtype {src.dtype}", "real numbers")
+    if np.dtype(dtype).kind in "iu" and src.dtype.kind in "iu" and src.size and (
+            src.max() > np.iinfo(dtype).max or src.min() < np.iinfo(dtype).min):
+        raise InvalidInput(name, f"holds integers outside the {np.dtype(dtype).name} range",
+                           f"integers in [{np.iinfo(dtype).min}, {np.iinfo(dtype).max}]")
+    try:
+        arr = np.array(src, dtype=dtype, copy=True)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidInput(name, f"cannot be read as a {np.dtype(dtype).name} array ({exc})") from None
     if arr.ndim != ndim:
         raise InvalidInput(name, f"has shape {arr.shape}", f"an array with {ndim} dimension(s)")

@@ -143,19 +143,24 @@ def _solve_options(args: argparse.Namespace) -> dict:
 
 def cmd_solve(args: argparse.Namespace) -> int:
     json_path, plot_path = _writable(args.json, "--json"), _writable(args.plot, "--plot")
-    rows, mu, param = [], None, "eps"
+    rows, mu, param, interrupted = [], None, "eps", False
     for param, value, mu, problem in _problems(args):
         t0 = time.perf_counter()
         try:
             sol = problem.solve(args.backend, **_solve_options(args))
             row = dict(sol.to_dict(include_timings=True))
-        except TimeLimitReached as exc:
+        except TimeLimitReached as exc:  # Ctrl-C inside a solve: keep its interval, stop the sweep
             row = {"value": None, "lower": exc.lower, "upper": exc.upper, "status": "interval"}
+            interrupted = bool(exc.solution is not None and exc.solution.info.get("interrupted"))
         row.update({param: value, "seconds": time.perf_counter() - t0, "problem": str(problem)})
         rows.append(row)
         lo, hi = row["lower"], row["upper"]
         print(f"{param} = {value:<8g} value = {row['value']!s:<22} [{lo}, {hi}]  {row['status']}"
               f"  ({row['seconds']:.2f} s)", flush=True)
+        if interrupted:
+            print(f"robustdsl solve: interrupted at {param} = {value:g}; writing the results so far",
+                  file=sys.stderr)
+            break
     out = {"spec": args.spec, "data": args.data, "n": mu.n, "norm": norm_str(_check.norm("--norm", args.norm)),
            "max_group_size": args.max_group_size, "results": rows}
     if json_path:
@@ -169,7 +174,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
                "classes": list(mu.classes or []), "curves": [curve]}
         plot_curve(run, plot_path, title=Path(args.spec).name, xlabel=None if param == "eps" else param)
         print(f"wrote {plot_path}")
-    return 0
+    return 130 if interrupted else 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

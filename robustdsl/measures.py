@@ -7,7 +7,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from . import _check
+from . import _check, guards
 from .errors import InvalidInput
 
 
@@ -61,15 +61,18 @@ class EmpiricalMeasure:
     # ------------------------------------------------------------------ construction
     @classmethod
     def from_arrays(cls, X: Any, y: Any, weights: Any = None, *, classes: Sequence[int] | None = None,
-                    task: str | None = None, name: str = "mu") -> "EmpiricalMeasure":
+                    task: str | None = None, name: str = "mu",
+                    max_bytes: int | None = None) -> "EmpiricalMeasure":
         """Build from features X (n, d) [or (n, h, w) images, flattened], targets y (n,), weights p (n,).
 
         task='classification' requires integer labels (float labels are refused);
         task='regression' takes real targets; None infers it from y's dtype.
-        Default weights are 1/n (total mass 1).
+        Default weights are 1/n (total mass 1). max_bytes bounds the copy of X (default 16 GiB):
+        larger inputs are refused with ResourceLimit before anything is allocated.
         """
         task = _check.choice("task", task, (None, "classification", "regression"))
         Xa = _as_array("X", X)
+        guards.array_bytes("X", Xa, max_bytes=max_bytes)
         if Xa.ndim > 2:
             Xa = Xa.reshape(Xa.shape[0], -1)
         Xf = _check.frozen_array("X", Xa, ndim=2)

@@ -192,6 +192,9 @@ def parse(text: str, **bindings: Any) -> Problem:
         raise _syntax_error(exc, text) from None
     try:
         return _Build(bindings).transform(tree)
+    except RecursionError:
+        raise ParseError("the expression is nested too deeply to build (Python's recursion limit); "
+                         "write repeated factors as one number, e.g. 8 * OT_c(mu, mu~)") from None
     except VisitError as exc:
         orig = exc.orig_exc
         if isinstance(orig, ParseError) and orig.line is not None and "\n  at line" not in str(orig):

@@ -8,8 +8,10 @@ re-solve warm, until no admissible group is violated: then q is feasible for the
 LP value is AT exactly. Isolated samples have q = 1.
 
 With `time_limit`, an unfinished solve returns the certified interval
-[lower = value of (P) on the current working set (a restriction), upper = worst-case risk of the
-classifier built from the current q, normalised where sum q > 1] with status 'interval'.
+[lower = value of (P) on the current working set (a restriction), upper = worst-case risk bound of
+the classifier built from the current q (solvers.interval_bounds, one pass over the conflict edges)]
+with status 'interval'.
+Ctrl-C (KeyboardInterrupt) during the component loop does the same, with info['interrupted'] = True.
 """
 from __future__ import annotations
 
@@ -28,9 +30,11 @@ from robustdsl.ir import GroupLP, GroupSet
 
 from .ball_groups import group_test
 from .cliques import ConflictGraph, enumerate_cliques
+from .interval_bounds import neighbour_bound
 from .lp_highs import HighsGroupLP
 from .pairs import conflict_pairs
-from .separation import TOL, violated_groups, select
+from .result_checks import check_lp_result
+from .separation import TOL, DeadlineReached, violated_groups, select
 
 SolverFactory = Callable[[np.ndarray], object]
 
@@ -63,21 +67,23 @@ class _Clock:
         return t1
 
 
-def conflict_graph(program: GroupLP) -> ConflictGraph:
-    """Cross-class pairs whose eps-balls meet: dist(x_u, x_v) <= 2 eps (any norm)."""
-    I, J, D = conflict_pairs(program.X, program.labels, 2.0 * program.eps, program.norm)
+def conflict_graph(program: GroupLP, **limits) -> ConflictGraph:
+    """Cross-class pairs whose eps-balls meet: dist(x_u, x_v) <= 2 eps (any norm).
+
+    limits: max_pairs / max_bytes of solvers.pairs.conflict_pairs (ResourceLimit beyond them)."""
+    I, J, D = conflict_pairs(program.X, program.labels, 2.0 * program.eps, program.norm, **limits)
     return ConflictGraph(program.n, I, J, program.labels, D)
 
 
 def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend: str = "highs",
           time_limit: float | None = None, progress: bool = False, init_triples: bool = False,
-          top: int | None = None, tol: float = TOL) -> GroupSolve:
+          top: int | None = None, tol: float = TOL, limits: dict | None = None) -> GroupSolve:
     """AT (or AT_L) of the program; see the module docstring."""
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
     start = t0 = time.perf_counter()
     n, L = program.n, program.group_limit
-    g = conflict_graph(program)
+    g = conflict_graph(program, **(limits or {}))
     t0 = clock.add("distances", t0)
     adj = sp.coo_matrix((np.ones(g.I.size), (g.I, g.J)), shape=(n, n))
     ncomp, comp = connected_components(adj, directed=False)
@@ -88,11 +94,11 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     clock.add("groups", t0)
     q = np.ones(n)
     lower = 0.0
-    parts, ws, rounds, timed_out = [], [], [], False
+    parts, ws, rounds, timed_out, interrupted = [], [], [], False, False
     bar = tqdm(members, desc="group LP components", disable=not progress, unit="comp")
     for vs in bar:
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
-        if remaining is not None and remaining <= 0:
+        if interrupted or (remaining is not None and remaining <= 0):
             timed_out = True
             q[vs] = 0.0
             continue
@@ -104,19 +110,22 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
         ws.append(comp_res["w"])
         rounds.append(comp_res["rounds"])
         timed_out |= comp_res["timed_out"]
+        interrupted |= comp_res.get("interrupted", False)
         bar.set_postfix(rounds=comp_res["rounds"], groups=comp_res["groups"].n_groups)
     groups = GroupSet.concat(parts)
     w = np.concatenate(ws) if ws else np.zeros(0)
     upper = lower
-    if timed_out:
+    if timed_out:  # the neighbour bound is one pass over the edges: the deadline is kept
         t0 = time.perf_counter()
-        upper = classifier_upper(g, program, q, L, tol)
+        upper = neighbour_bound(g, program.weights, q, L)
         clock.add("separation", t0)
     status = "interval" if timed_out else ("optimal" if program.exact else "lower_bound")
     info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size),
             "components": len(members), "largest_component": int(len(members[0])) if members else 1,
             "separation_rounds": int(sum(rounds)), "max_rounds": int(max(rounds, default=0)),
             "max_group_size": L, "tolerance": tol}
+    if interrupted:
+        info["interrupted"] = True
     return GroupSolve(value=lower, lower=lower, upper=upper, status=status, groups=groups, w=w, q=q,
                       graph=g, max_size=L, backend=backend, info=info, timings=dict(clock.t))
 
@@ -145,7 +154,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     for rows in init.values():
         ws.add(rows)
     t0 = clock.add("groups", t0)
-    res, rounds, timed_out = None, 0, False
+    res, rounds, timed_out, interrupted = None, 0, False, False
     top = top if top is not None else max(100, 2 * vs.size)
     while True:
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
@@ -153,21 +162,30 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
             timed_out = True
             break
         try:
-            res = ws.solver.solve(left)
-        except SolverFailed as exc:
-            if exc.status and "time limit" in exc.status.lower():
-                timed_out = True
-                t0 = clock.add("lp", t0)
+            try:
+                res = check_lp_result(ws.solver.solve(left), vs.size)
+            except SolverFailed as exc:
+                if exc.status and "time limit" in exc.status.lower():
+                    timed_out = True
+                    t0 = clock.add("lp", t0)
+                    break
+                raise
+            t0 = clock.add("lp", t0)
+            if Lc <= 2:
                 break
-            raise
-        t0 = clock.add("lp", t0)
-        if Lc <= 2:
+            viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol, first_level=True,
+                                   deadline=None if time_limit is None else start + time_limit)
+            t0 = clock.add("separation", t0)
+            if viol.count == 0:
+                break
+            added = ws.add_closed(select(viol, vs.size, top))
+        except KeyboardInterrupt:  # Ctrl-C: the last solved LP is still a valid restriction
+            timed_out = interrupted = True
             break
-        viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol, first_level=True)
-        t0 = clock.add("separation", t0)
-        if viol.count == 0:
+        except DeadlineReached:
+            timed_out = True
             break
-        if ws.add_closed(select(viol, vs.size, top)) == 0:
+        if added == 0:
             raise SolverFailed("separation found only groups already in the working set "
                                "(LP tolerances looser than the separation tolerance)",
                                status="stalled", backend=getattr(ws.solver, "backend", None))
@@ -177,10 +195,10 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     w = np.zeros(allg.n_groups)
     if res is None:
         return {"value": 0.0, "q": np.zeros(vs.size), "groups": allg, "w": w, "rounds": rounds,
-                "timed_out": True}
+                "timed_out": True, "interrupted": interrupted}
     w[:res.w.size] = res.w
     return {"value": res.value, "q": res.q, "groups": allg, "w": w, "rounds": rounds,
-            "timed_out": timed_out}
+            "timed_out": timed_out, "interrupted": interrupted}
 
 
 def _void(a: np.ndarray) -> np.ndarray:

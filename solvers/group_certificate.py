@@ -126,9 +126,14 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
         cls_ok = checks["classifier_sums_to_one"] and lower - tol <= risk <= upper + tol
     else:
         cls_ok = True
-    gap = upper - lower
+    # a truncation (L below the number of labels present) certifies AT_L = upper; the attack's
+    # best-response risk is then only a lower bound (>= AT_L: coinciding barycenters merge)
+    truncated = max_size < np.unique(labels).size
+    checks["truncated"] = bool(truncated)
+    gap = abs(upper - value) if truncated else upper - lower
     ok = bool(attack_ok and cls_ok and checks["q_in_unit_interval"] and gap <= tol
-              and abs(value - lower) <= tol and abs(upper - value) <= tol)
+              and (lower >= value - tol if truncated else abs(value - lower) <= tol)
+              and abs(upper - value) <= tol)
     msg = "" if ok else (f"certificate failed: lower {lower!r}, upper {upper!r}, value {value!r}, "
                          f"attack ok {attack_ok}, classifier ok {cls_ok}")
     return Certificate(ok=ok, lower=lower, upper=upper, gap=gap, checks=checks, message=msg)

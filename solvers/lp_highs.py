@@ -88,7 +88,8 @@ class HighsGroupLP:
                             budget_dual=0.0 if self.budget is not None else None,
                             status="Optimal", backend="highs", seconds=0.0)
         tl = time_limit if time_limit is not None else self.time_limit
-        h.setOptionValue("time_limit", float(tl) if tl is not None else highspy.kHighsInf)
+        # HiGHS compares time_limit with its run time accumulated over all runs of this object
+        h.setOptionValue("time_limit", h.getRunTime() + float(tl) if tl is not None else highspy.kHighsInf)
         t0 = time.perf_counter()
         h.run()
         secs = time.perf_counter() - t0

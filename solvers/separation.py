@@ -14,6 +14,7 @@ violated groups; the final round, which finds none, has searched every size.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +23,10 @@ from .ball_groups import group_test
 from .cliques import ConflictGraph, extend
 
 TOL = 1e-9
+
+
+class DeadlineReached(Exception):
+    """The separation passed its deadline (time.perf_counter() value) before finishing."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,8 +51,10 @@ class Violations:
 
 def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, norm: float,
                     max_size: int, tol: float = TOL, min_size: int = 3,
-                    first_level: bool = False) -> Violations:
-    """All admissible groups with min_size <= |S| <= max_size and sum q > 1 + tol (exact enumeration)."""
+                    first_level: bool = False, deadline: float | None = None) -> Violations:
+    """All admissible groups with min_size <= |S| <= max_size and sum q > 1 + tol (exact enumeration).
+
+    deadline: a time.perf_counter() value; DeadlineReached is raised once it has passed."""
     rows_out: dict[int, np.ndarray] = {}
     sums_out: dict[int, np.ndarray] = {}
     if max_size < max(min_size, 2):
@@ -62,7 +69,7 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
     rows = rows[_promising(rows, qs, max_size, tol)]
     for j in range(2, max_size + 1):
         if j > 2:
-            rows = extend(sub, rows, lambda new: _filter(new, qs, max_size, tol, test))
+            rows = extend(sub, rows, lambda new: _filter(new, qs, max_size, tol, test, deadline))
         if rows.shape[0] == 0:
             break
         if j < min_size:
@@ -85,7 +92,10 @@ def _promising(rows: np.ndarray, qs: np.ndarray, L: int, tol: float) -> np.ndarr
     return (s > j / L - tol) & (reach > 1.0 + tol) if j < L else s > 1.0 + tol
 
 
-def _filter(new: np.ndarray, qs: np.ndarray, L: int, tol: float, test) -> np.ndarray:
+def _filter(new: np.ndarray, qs: np.ndarray, L: int, tol: float, test,
+            deadline: float | None = None) -> np.ndarray:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise DeadlineReached()
     ok = _promising(new, qs, L, tol)
     idx = np.flatnonzero(ok)
     if idx.size:

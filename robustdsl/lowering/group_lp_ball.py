@@ -8,7 +8,9 @@ Target: GroupLP (MATH.md section 2), solved exactly by cutting planes (highs, cv
 Options: max_group_size (None = exact; L < K gives AT_L, status 'lower_bound'), time_limit
 (seconds; an unfinished solve returns status 'interval' with certified bounds), progress,
 certify (default True: re-check with the independent certificate, CertificateFailed if it fails),
-init_triples (start the working set from all admissible triples).
+init_triples (start the working set from all admissible triples), max_pairs / max_bytes (limits of
+the conflict-pair search, ResourceLimit beyond them). Ctrl-C during the cutting-plane loop raises
+TimeLimitReached carrying the certified interval found so far (and the interval Solution).
 """
 from __future__ import annotations
 
@@ -18,17 +20,18 @@ from typing import Any
 
 import numpy as np
 
-from .. import _check
+from .. import _check, guards
 from ..analysis import ProblemForm
 from ..costs import Ball
-from ..errors import BackendUnavailable, CertificateFailed, InvalidInput
+from ..errors import BackendUnavailable, CertificateFailed, InvalidInput, TimeLimitReached
 from ..ir import GroupLP
 from ..saddle import Classifier, build_attack
 from ..solution import Solution
 from . import register
 from .base import LoweringRule
 
-OPTIONS = ("backend", "max_group_size", "time_limit", "progress", "certify", "init_triples")
+OPTIONS = ("backend", "max_group_size", "time_limit", "progress", "certify", "init_triples",
+           "max_pairs", "max_bytes")
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,9 @@ def _options(options: dict) -> dict:
     tl = out.get("time_limit")
     if tl is not None:
         out["time_limit"] = _check.real("time_limit", tl, positive=True)
+    for key in ("max_pairs", "max_bytes"):
+        if out.get(key) is not None:
+            out[key] = _check.integer(key, out[key], minimum=1)
     for key in ("progress", "certify", "init_triples"):
         if key in out and not isinstance(out[key], bool):
             raise InvalidInput(key, f"expected True or False, got {out[key]!r}")
@@ -84,6 +90,7 @@ class GroupLPBallRule(LoweringRule):
     def apply(self, problem: Any, form: ProblemForm, options: dict) -> tuple[GroupLP, _Inverse]:
         opts = _options(options)
         mu, ball = form.mu, form.cost
+        guards.check_group_lp(mu, float(ball.eps))
         classes = tuple(form.learner_obj.classes)
         lookup = {c: i for i, c in enumerate(classes)}
         labels = np.array([lookup[int(v)] for v in mu.y], dtype=np.int64)
@@ -112,7 +119,9 @@ class GroupLPBallRule(LoweringRule):
             raw = cutting_plane.solve(program, _make_solver(backend, opts.get("time_limit")),
                                       backend=backend, time_limit=opts.get("time_limit"),
                                       progress=bool(opts.get("progress", False)),
-                                      init_triples=bool(opts.get("init_triples", False)))
+                                      init_triples=bool(opts.get("init_triples", False)),
+                                      limits={k: opts[k] for k in ("max_pairs", "max_bytes")
+                                              if opts.get(k) is not None})
         return program, raw, bool(opts.get("certify", True))
 
     def export(self, program: GroupLP, path, fmt: str, options: dict) -> None:
@@ -124,7 +133,11 @@ class GroupLPBallRule(LoweringRule):
 
     def invert(self, raw: Any, inverse_data: _Inverse) -> Solution:
         program, res, certify = raw
-        return solution_from(program, res, inverse_data.classes, certify)
+        sol = solution_from(program, res, inverse_data.classes, certify)
+        if res.info.get("interrupted"):
+            raise TimeLimitReached(f"interrupted: AT lies in [{sol.lower!r}, {sol.upper!r}]",
+                                   lower=sol.lower, upper=sol.upper, solution=sol)
+        return sol
 
 
 def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool) -> Solution:
@@ -157,8 +170,11 @@ def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool
         lower = upper = res.value
     elif res.status == "lower_bound":
         lower, upper = res.value, mass * (1.0 - 1.0 / program.n_classes)
-    else:
-        lower, upper = res.lower, res.upper
+    else:  # interval: min with the attack's best-response risk, a lower bound found without the LP solver
+        lower, upper = min(res.lower, attack.best_response_risk()), res.upper
+        if certify and not lower <= upper + 1e-9:
+            raise CertificateFailed(f"interval bounds cross: lower {lower!r} > upper {upper!r}",
+                                    status="certificate", backend=res.backend)
     sol = Solution(value=res.value, lower=lower, upper=upper, status=res.status, backend=res.backend,
                    rule=GroupLPBallRule.name, timings=timings, attack=attack, classifier=classifier,
                    q=res.q.copy(), info=dict(res.info), certify=check)

@@ -1,0 +1,69 @@
+"""Input guards at the solver boundary: refuse what the numerics cannot answer faithfully.
+
+The group LP's certificate tolerances are absolute (1e-9), HiGHS treats bounds >= 1e20 as
+infinite, and distances are screened in float32 (squares overflow above ~1.8e19). So:
+
+- total mass m = sum_v p_v must lie in [MIN_MASS, MAX_MASS] (AT scales linearly with m:
+  rescale the weights, e.g. to sum 1, and multiply the answer back);
+- coordinates and eps must have magnitude <= MAX_COORD (a ball cost is scale invariant:
+  divide X and eps by the same factor);
+- an array copied from user input may not exceed a byte budget (ResourceLimit, before allocating).
+
+Each check raises InvalidInput (or ResourceLimit) naming the argument and how to fix it.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .errors import InvalidInput, ResourceLimit
+
+MIN_MASS = 1e-6
+MAX_MASS = 1e6
+MAX_COORD = 1e15
+DEFAULT_MAX_ARRAY_BYTES = 1 << 34      # 16 GiB for one array copied from user input
+
+
+def check_mass(weights: np.ndarray) -> float:
+    """The total mass sum_v p_v, refused outside [MIN_MASS, MAX_MASS]."""
+    m = float(np.sum(weights))
+    if not (MIN_MASS <= m <= MAX_MASS):
+        raise InvalidInput("weights", f"total mass {m:.6g} is outside [{MIN_MASS:g}, {MAX_MASS:g}], "
+                           "where the solver's absolute tolerances certify the answer",
+                           "weights rescaled, e.g. to sum 1 (AT scales linearly with the mass)")
+    return m
+
+
+def check_scale(X: np.ndarray, eps: float) -> None:
+    """Refuse coordinates or a radius too large for float32 distance screening."""
+    big = float(np.max(np.abs(X))) if X.size else 0.0
+    if big > MAX_COORD:
+        raise InvalidInput("X", f"has a coordinate of magnitude {big:.3g} > {MAX_COORD:g}",
+                           "coordinates and eps divided by a common factor (a ball cost is scale invariant)")
+    if eps > MAX_COORD:
+        raise InvalidInput("eps", f"{eps:.3g} exceeds {MAX_COORD:g}",
+                           "eps at most the data's diameter (larger radii give the same answer)")
+
+
+def check_group_lp(mu, eps: float) -> None:
+    """All guards of the exact group LP for a ball cost on the empirical measure `mu`."""
+    check_mass(mu.weights)
+    check_scale(mu.X, eps)
+
+
+def array_bytes(name: str, value, dtype=np.float64, max_bytes: int | None = None) -> int:
+    """Bytes a float/int copy of `value` would take; ResourceLimit if over `max_bytes` (before copying).
+
+    Only array-like objects with a `.shape` are measured (lists are read first by numpy anyway).
+    """
+    limit = DEFAULT_MAX_ARRAY_BYTES if max_bytes is None else max_bytes
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return 0
+    need = math.prod(int(s) for s in shape) * np.dtype(dtype).itemsize
+    if need > limit:
+        raise ResourceLimit(name, f"has shape {tuple(shape)}: a {np.dtype(dtype).name} copy needs about "
+                            f"{need / 2**30:.3g} GiB, over the limit of {limit / 2**30:.3g} GiB",
+                            "a smaller array, or raise the limit with max_bytes=")
+    return need

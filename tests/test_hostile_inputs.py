@@ -1,0 +1,245 @@
+"""Hostile inputs: each is refused with the right robustdsl.errors type, its message naming the
+argument, and every array the user passed left unchanged (compared with copies).
+
+Legal corner cases (duplicate points with different labels, n = 1, one observed class of two
+declared) must give the right answer, checked by hand.
+"""
+from __future__ import annotations
+
+import gzip
+import importlib.util
+import struct
+
+import numpy as np
+import pytest
+
+import robustdsl as rd
+from robustdsl.cli import main
+from robustdsl.data import loaders
+from robustdsl.errors import (BackendUnavailable, DataFormatError, InvalidInput, ParseError,
+                              ResourceLimit, UnboundName, UnsupportedProblem)
+from robustdsl.solvers import lp_backends
+
+X0 = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [3.0, 3.0]])
+Y0 = np.array([0, 1, 2, 0])
+W0 = np.array([0.25, 0.25, 0.25, 0.25])
+SPEC = "inf_f sup_{mu~} E_{mu~}[zero_one(f)] - OT_c(mu, mu~)"
+
+
+def ball_problem(mu, eps=1.0, norm=2, classes=None):
+    f = rd.Agnostic(classes=classes if classes is not None else mu.classes)
+    mt = rd.Adversary(mu)
+    return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Ball(eps, norm))))
+
+
+def measure(X=None, y=None, w=None, **kw):
+    return rd.EmpiricalMeasure.from_arrays(X0 if X is None else X, Y0 if y is None else y,
+                                           W0 if w is None else w, **kw)
+
+
+def with_nan(a, i=0, v=np.nan):
+    a = np.array(a, dtype=float)
+    a.flat[i] = v
+    return a
+
+
+def _idx(arr: np.ndarray, code: int = 0x08) -> bytes:
+    return bytes([0, 0, code, arr.ndim]) + struct.pack(">" + "I" * arr.ndim, *arr.shape) + arr.tobytes()
+
+
+def _write_idx(tmp_path, images: bytes, labels: bytes):
+    i, l = tmp_path / "t10k-images-idx3-ubyte", tmp_path / "t10k-labels-idx1-ubyte"
+    i.write_bytes(images)
+    l.write_bytes(labels)
+    return i, l
+
+
+IMGS = np.zeros((3, 2, 2), np.uint8)
+LABS = np.array([0, 1, 2], np.uint8)
+
+# (id, error type, argument named, callable(arrays, tmp_path), arrays handed to the call)
+CASES = [
+    ("nan-in-X", InvalidInput, "X", lambda a, t: measure(X=a[0]), [with_nan(X0)]),
+    ("inf-in-X", InvalidInput, "X", lambda a, t: measure(X=a[0]), [with_nan(X0, 3, np.inf)]),
+    ("nan-weight", InvalidInput, "weights", lambda a, t: measure(w=a[0]), [with_nan(W0)]),
+    ("inf-weight", InvalidInput, "weights", lambda a, t: measure(w=a[0]), [with_nan(W0, 1, np.inf)]),
+    ("zero-weight", InvalidInput, "weights", lambda a, t: measure(w=a[0]), [np.array([0.5, 0.5, 0.0, 0.5])]),
+    ("negative-weight", InvalidInput, "weights", lambda a, t: measure(w=a[0]), [np.array([0.5, -0.1, 0.3, 0.3])]),
+    ("weights-too-short", InvalidInput, "weights", lambda a, t: measure(w=a[0]), [np.array([0.5, 0.5])]),
+    ("labels-too-short", InvalidInput, "y", lambda a, t: measure(y=a[0]), [np.array([0, 1, 2])]),
+    ("labels-2d", InvalidInput, "y", lambda a, t: measure(y=a[0]), [Y0[:, None].copy()]),
+    ("one-class-data", InvalidInput, "classes",
+     lambda a, t: ball_problem(measure(y=a[0])), [np.zeros(4, np.int64)]),
+    ("float-labels", InvalidInput, "y",
+     lambda a, t: measure(y=a[0], task="classification"), [np.array([0.0, 1.0, 2.5, 0.0])]),
+    ("string-labels", InvalidInput, "y",
+     lambda a, t: measure(y=a[0], task="classification"), [np.array(["a", "b", "d", "a"])]),
+    ("label-not-declared", InvalidInput, "y",
+     lambda a, t: measure(y=a[0], classes=[0, 1]), [Y0.copy()]),
+    ("label-outside-learner", InvalidInput, "classes",
+     lambda a, t: ball_problem(measure(X=a[0]), classes=[0, 1]).solve(), [X0.copy()]),
+    ("labels-overflow-int64", InvalidInput, "y",
+     lambda a, t: measure(y=a[0]), [np.array([2 ** 63 + 5, 0, 1, 0], dtype=np.uint64)]),
+    ("empty-measure", InvalidInput, "X",
+     lambda a, t: rd.EmpiricalMeasure.from_arrays(a[0], a[1]), [np.zeros((0, 2)), np.zeros(0, np.int64)]),
+    ("d-equals-0", InvalidInput, "X", lambda a, t: measure(X=a[0]), [np.zeros((4, 0))]),
+    ("complex-X", InvalidInput, "X", lambda a, t: measure(X=a[0]), [X0 + 1j]),
+    ("ragged-X", InvalidInput, "X", lambda a, t: measure(X=[[0.0, 1.0], [1.0], [2.0, 2.0], [3.0, 3.0]]), []),
+    ("eps-negative", InvalidInput, "eps", lambda a, t: rd.Ball(-0.5), []),
+    ("eps-nan", InvalidInput, "eps", lambda a, t: rd.Ball(float("nan")), []),
+    ("eps-inf", InvalidInput, "eps", lambda a, t: rd.Ball(float("inf")), []),
+    ("eps-huge", InvalidInput, "eps", lambda a, t: ball_problem(measure(), eps=1e300).solve(), []),
+    ("norm-3", InvalidInput, "norm", lambda a, t: rd.Ball(1.0, 3), []),
+    ("p-below-1", InvalidInput, "p", lambda a, t: rd.Power(p=0.5), []),
+    ("p-nan", InvalidInput, "p", lambda a, t: rd.Power(p=float("nan")), []),
+    ("tau-zero", InvalidInput, "tau", lambda a, t: rd.Power(p=2, tau=0.0), []),
+    ("tau-inf", InvalidInput, "tau", lambda a, t: rd.Power(p=2, tau=float("inf")), []),
+    ("repeated-classes", InvalidInput, "classes", lambda a, t: rd.Agnostic(classes=[0, 1, 1]), []),
+    ("mass-too-large", InvalidInput, "weights",
+     lambda a, t: ball_problem(measure(w=a[0])).solve(), [np.full(4, 1e300)]),
+    ("mass-too-small", InvalidInput, "weights",
+     lambda a, t: ball_problem(measure(w=a[0])).solve(), [np.full(4, 1e-300)]),
+    ("coordinates-too-large", InvalidInput, "X",
+     lambda a, t: ball_problem(measure(X=a[0]), eps=1e200).solve(), [X0 * 1e200]),
+    ("overflow-sized-X", ResourceLimit, "X",
+     lambda a, t: rd.EmpiricalMeasure.from_arrays(np.broadcast_to(0.0, (10 ** 7, 10 ** 5)),
+                                                  np.zeros(10 ** 7, np.int64)), []),
+    ("too-many-pairs", ResourceLimit, "max_pairs",
+     lambda a, t: ball_problem(measure(X=a[0]), eps=10.0).solve(max_pairs=2), [X0.copy()]),
+    ("pair-block-memory", ResourceLimit, "max_bytes",
+     lambda a, t: ball_problem(measure(X=a[0]), eps=10.0).solve(max_bytes=100), [X0.copy()]),
+    ("unknown-option", InvalidInput, "options", lambda a, t: ball_problem(measure()).solve(speed=11), []),
+    ("group-size-1", InvalidInput, "max_group_size",
+     lambda a, t: ball_problem(measure()).solve(max_group_size=1), []),
+    ("time-limit-negative", InvalidInput, "time_limit",
+     lambda a, t: ball_problem(measure()).solve(time_limit=-1.0), []),
+    ("time-limit-nan", InvalidInput, "time_limit",
+     lambda a, t: ball_problem(measure()).solve(time_limit=float("nan")), []),
+    ("idx-bad-magic", DataFormatError, "images",
+     lambda a, t: loaders.load_idx_pair(*_write_idx(t, b"\x00\x01" + _idx(IMGS)[2:], _idx(LABS))), []),
+    ("idx-truncated", DataFormatError, "images",
+     lambda a, t: loaders.load_idx_pair(*_write_idx(t, _idx(IMGS)[:-3], _idx(LABS))), []),
+    ("idx-truncated-gzip", DataFormatError, "images",
+     lambda a, t: loaders.load_idx_pair(*_write_idx(t, gzip.compress(_idx(IMGS))[:-9], _idx(LABS))), []),
+    ("idx-count-mismatch", DataFormatError, "labels",
+     lambda a, t: loaders.load_idx_pair(*_write_idx(t, _idx(IMGS), _idx(LABS[:2]))), []),
+    ("npz-without-arrays", DataFormatError, "path",
+     lambda a, t: (np.savez(t / "d.npz", A=a[0], b=a[1]), rd.EmpiricalMeasure.from_npz(t / "d.npz")),
+     [X0.copy(), Y0.copy()]),
+    ("csv-ragged-row", DataFormatError, "path",
+     lambda a, t: ((t / "d.csv").write_text("x1,x2,y\n0,0,0\n1,0\n0,1,1\n"), rd.EmpiricalMeasure.from_csv(t / "d.csv")),
+     []),
+    ("spec-syntax-error", ParseError, "column",
+     lambda a, t: rd.parse(SPEC.replace("- OT", "- - OT"), f=rd.Agnostic([0, 1, 2]), mu=measure(),
+                           c=rd.Ball(1.0)), []),
+    ("spec-unknown-name", UnboundName, "'g'",
+     lambda a, t: rd.parse(SPEC.replace("zero_one(f)", "zero_one(g)"), f=rd.Agnostic([0, 1, 2]),
+                           mu=measure(), c=rd.Ball(1.0)), []),
+    ("spec-type-error", ParseError, "'c'",
+     lambda a, t: rd.parse(SPEC, f=rd.Agnostic([0, 1, 2]), mu=measure(), c=measure()), []),
+    ("spec-unsupported", UnsupportedProblem, "agnostic + squared",
+     lambda a, t: rd.parse(SPEC.replace("zero_one", "squared"), f=rd.Agnostic([0, 1, 2]), mu=measure(),
+                           c=rd.Ball(1.0)).solve(), []),
+    ("spec-nested-too-deep", ParseError, "nested too deeply",
+     lambda a, t: rd.parse(SPEC.replace("- OT", "- " + "2 * " * 5000 + "OT"), f=rd.Agnostic([0, 1, 2]),
+                           mu=measure(), c=rd.Ball(1.0)), []),
+    ("spec-not-a-string", InvalidInput, "text", lambda a, t: rd.parse(SPEC.encode(), mu=measure()), []),
+    ("weights-scalar", InvalidInput, "weights", lambda a, t: measure(w=0.25), []),
+    ("X-with-None", InvalidInput, "X", lambda a, t: measure(X=[[None, 1.0]] * 4), []),
+    ("backend-unknown", BackendUnavailable, "gurobi", lambda a, t: ball_problem(measure()).solve("gurobi"), []),
+]
+
+
+@pytest.mark.parametrize("exc,argument,call,arrays", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_hostile_input_refused(exc, argument, call, arrays, tmp_path):
+    before = [np.array(a, copy=True) for a in arrays]
+    flags = [a.flags.writeable for a in arrays]
+    with pytest.raises(exc) as err:
+        call(arrays, tmp_path)
+    e = err.value
+    if isinstance(e, InvalidInput):
+        assert e.argument == argument, str(e)
+    assert argument in str(e), str(e)
+    for a, b, wf in zip(arrays, before, flags):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert np.array_equal(a, b, equal_nan=a.dtype.kind in "fc")
+        assert a.flags.writeable == wf
+
+
+def test_enough_distinct_hostile_inputs():
+    assert len({c[0] for c in CASES}) == len(CASES) >= 30
+
+
+def test_memory_refusal_carries_estimate_and_how_to_raise_it():
+    big = np.broadcast_to(0.0, (10 ** 7, 10 ** 5))
+    with pytest.raises(ResourceLimit) as err:
+        rd.EmpiricalMeasure.from_arrays(big, np.zeros(10 ** 7, np.int64))
+    msg = str(err.value)
+    assert "7.45e+03 GiB" in msg and "max_bytes=" in msg       # 1e12 floats * 8 bytes
+    # the same array is accepted (lazily refused for a different reason) once the limit is raised
+    small = np.broadcast_to(0.0, (2, 3))
+    with pytest.raises(ResourceLimit):
+        rd.EmpiricalMeasure.from_arrays(small, [0, 1], max_bytes=40)
+    assert rd.EmpiricalMeasure.from_arrays(small, [0, 1], max_bytes=48).X.shape == (2, 3)
+
+
+def test_too_many_pairs_message_has_estimate():
+    with pytest.raises(ResourceLimit) as err:
+        ball_problem(measure(), eps=10.0).solve(max_pairs=2)
+    assert "GiB expected" in str(err.value) and "raise max_pairs" in str(err.value)
+    # raising the limit gives the answer
+    assert ball_problem(measure(), eps=10.0).solve(max_pairs=100).value == pytest.approx(0.5, abs=1e-9)
+
+
+# ------------------------------------------------------------------ command line
+@pytest.mark.parametrize("argv,argument", [
+    (["solve", "{tmp}/missing.rdsl", "--data", "builtin:mnist2000", "--eps", "1"], "SPEC_FILE"),
+    (["solve", "{spec}", "--data", "builtin:mnist2000", "--eps", "1", "--json", "{tmp}/no/such/dir/o.json"],
+     "--json"),
+    (["export", "{spec}", "--data", "builtin:mnist2000", "--classes", "1,7", "--eps", "1",
+      "{tmp}/nodir/out.lp"], "OUTPUT"),
+    (["solve", "{spec}", "--data", "{tmp}/missing.npz", "--eps", "1"], "missing.npz"),
+])
+def test_cli_refuses_with_one_message(argv, argument, tmp_path, capsys):
+    spec = tmp_path / "s.rdsl"
+    spec.write_text(SPEC + "\n")
+    code = main([a.format(tmp=tmp_path, spec=spec) for a in argv])
+    err = capsys.readouterr().err
+    assert code == 2 and argument in err and "Traceback" not in err and err.count("\n") == 1
+
+
+# ------------------------------------------------------------------ back end not installed
+def test_backend_not_installed(monkeypatch):
+    real = importlib.util.find_spec
+    monkeypatch.setattr(lp_backends.importlib.util, "find_spec",
+                        lambda name, *a: None if name == "pyomo" else real(name, *a))
+    mu = measure()
+    with pytest.raises(BackendUnavailable, match="'pyomo' needs the package 'pyomo'.*not installed"):
+        ball_problem(mu).solve("pyomo")
+    assert ball_problem(mu).solve("highs").value == pytest.approx(0.5, abs=1e-9)
+
+
+# ------------------------------------------------------------------ legal corner cases
+@pytest.mark.parametrize("norm", [1, 2, np.inf])
+def test_duplicate_points_with_different_labels(norm):
+    """Three samples at one point with labels 0, 1, 2 and weights .2, .3, .5 (eps = 0): any
+    classifier must pick one label there; the best keeps the heaviest (0.5), so AT = 0.5.
+    A fourth sample, far away, alone in its class region, adds nothing."""
+    X = np.array([[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [9.0, 9.0]])
+    y = np.array([0, 1, 2, 1])
+    w = np.array([0.2, 0.3, 0.4, 0.1])
+    Xc, yc, wc = X.copy(), y.copy(), w.copy()
+    sol = ball_problem(rd.EmpiricalMeasure.from_arrays(X, y, w), eps=0.0, norm=norm).solve()
+    assert sol.value == pytest.approx(0.5, abs=1e-12) and sol.exact
+    # with eps = 0 only exact coincidences conflict; the two-class duplicate alone gives min weight
+    sol2 = ball_problem(rd.EmpiricalMeasure.from_arrays(X[:2], y[:2], w[:2] / 0.5), eps=0.0, norm=norm).solve()
+    assert sol2.value == pytest.approx(0.4, abs=1e-12)
+    assert np.array_equal(X, Xc) and np.array_equal(y, yc) and np.array_equal(w, wc)
+
+
+def test_single_sample_and_one_observed_class():
+    one = rd.EmpiricalMeasure.from_arrays(np.array([[0.5, 0.5]]), np.array([1]), classes=[0, 1])
+    assert ball_problem(one, eps=3.0, classes=[0, 1]).solve().value == 0.0
+    same = rd.EmpiricalMeasure.from_arrays(X0, np.zeros(4, np.int64), classes=[0, 1])
+    sol = ball_problem(same, eps=100.0, classes=[0, 1]).solve()
+    assert sol.value == 0.0 and sol.lower == sol.upper == 0.0

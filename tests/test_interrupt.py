@@ -1,0 +1,221 @@
+"""Time limits and Ctrl-C: a solve stops promptly and reports a certified interval containing AT.
+
+Ctrl-C is a real SIGINT sent to a subprocess while it is inside the cutting-plane loop (the LP
+back end is slowed down there so the signal lands mid-solve); the child catches
+TimeLimitReached and prints its interval, which must contain the exact AT computed here.
+"""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import robustdsl as rd
+from robustdsl.errors import TimeLimitReached
+from robustdsl.solvers import lp_highs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def instance(n=200, d=4, K=4, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.integers(0, K, n)
+
+
+def problem(X, y, eps=0.6, norm=2):
+    mu = rd.EmpiricalMeasure.from_arrays(X, y)
+    f = rd.Agnostic(classes=mu.classes)
+    mt = rd.Adversary(mu)
+    return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Ball(eps, norm))))
+
+
+CHILD = r"""
+import json, sys, time
+import numpy as np
+sys.path.insert(0, {tests!r})
+from test_interrupt import instance, problem
+from robustdsl.errors import TimeLimitReached
+from robustdsl.solvers import lp_highs
+
+orig, calls = lp_highs.HighsGroupLP.solve, [0]
+def slow(self, time_limit=None):
+    res = orig(self, time_limit)
+    calls[0] += 1
+    print("LP", calls[0], flush=True)
+    if calls[0] >= 2:
+        time.sleep(120)          # Ctrl-C lands here, inside the cutting-plane loop
+    return res
+lp_highs.HighsGroupLP.solve = slow
+try:
+    sol = problem(*instance()).solve()
+    print(json.dumps({{"finished": True, "value": sol.value}}), flush=True)
+except TimeLimitReached as exc:
+    print(json.dumps({{"lower": exc.lower, "upper": exc.upper, "status": exc.solution.status,
+                      "interrupted": exc.solution.info.get("interrupted", False), "message": str(exc)}}),
+          flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def exact():
+    sol = problem(*instance()).solve()
+    assert sol.exact and sol.info["separation_rounds"] >= 2      # the loop has rounds to interrupt
+    return sol.value
+
+
+def test_sigint_returns_certified_interval(exact):
+    code = CHILD.format(tests=str(ROOT / "tests"))
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT)
+    try:
+        t_end = time.monotonic() + 120
+        seen = []
+        while time.monotonic() < t_end:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line.strip())
+            if line.startswith("LP 2"):
+                time.sleep(0.2)
+                proc.send_signal(signal.SIGINT)
+                t0 = time.monotonic()
+                out, err = proc.communicate(timeout=60)
+                stopped_in = time.monotonic() - t0
+                break
+        else:
+            pytest.fail(f"the child never reached its second LP: {seen}")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["status"] == "interval" and res["interrupted"] is True
+    assert "interrupted" in res["message"]
+    assert res["lower"] <= exact + 1e-9 <= res["upper"] + 2e-9
+    assert res["lower"] > 0.0                                  # the first LP round's restriction is kept
+    assert stopped_in < 30
+
+
+def test_time_limit_mid_loop_gives_interval_containing_at(exact, monkeypatch):
+    orig = lp_highs.HighsGroupLP.solve
+    calls = []
+
+    def slow(self, time_limit=None):
+        res = orig(self, time_limit)
+        calls.append(1)
+        if len(calls) >= 2:
+            time.sleep(0.6)
+        return res
+
+    monkeypatch.setattr(lp_highs.HighsGroupLP, "solve", slow)
+    t0 = time.perf_counter()
+    sol = problem(*instance()).solve(time_limit=0.5)
+    assert time.perf_counter() - t0 < 10
+    assert sol.status == "interval" and not sol.exact
+    assert 0 < sol.lower <= exact + 1e-9 and sol.upper >= exact - 1e-9
+    assert json.loads(sol.to_json(include_timings=False))["status"] == "interval"
+
+
+def test_time_limit_on_a_problem_too_big_to_finish():
+    """5 classes, 800 points in 5-D, large eps: an exact solve takes far longer than 1 s."""
+    X, y = instance(n=800, d=5, K=5, seed=0)
+    t0 = time.perf_counter()
+    sol = problem(X, y, eps=0.8).solve(time_limit=1.0)
+    elapsed = time.perf_counter() - t0
+    assert sol.status == "interval" and elapsed < 15
+    assert 0 <= sol.lower <= sol.upper <= 1.0
+    # AT_2 <= AT <= upper (components not reached by the deadline count 0 in the lower end)
+    at2 = problem(X, y, eps=0.8).solve("flow", max_group_size=2).value
+    assert sol.upper >= at2
+
+
+def test_time_limit_before_any_lp_keeps_trivial_valid_bounds(exact):
+    sol = problem(*instance()).solve(time_limit=1e-9)
+    assert sol.status == "interval" and sol.lower <= exact <= sol.upper
+
+
+def test_interval_error_carries_bounds():
+    err = TimeLimitReached("x", lower=0.1, upper=0.2)
+    assert (err.lower, err.upper) == (0.1, 0.2)
+
+
+def test_cli_sweep_stops_at_an_interrupt_and_writes_what_it_has(tmp_path, monkeypatch, capsys):
+    import types
+
+    from robustdsl.cli import main
+    from robustdsl.problem import Problem
+
+    calls = []
+
+    def interrupted_solve(self, backend=None, **opts):
+        calls.append(1)
+        raise TimeLimitReached("interrupted", lower=0.1, upper=0.3,
+                               solution=types.SimpleNamespace(info={"interrupted": True}))
+    monkeypatch.setattr(Problem, "solve", interrupted_solve)
+    spec = tmp_path / "s.rdsl"
+    spec.write_text("inf_f sup_{mu~} E_{mu~}[zero_one(f)] - OT_c(mu, mu~)\n")
+    out = tmp_path / "r.json"
+    code = main(["solve", str(spec), "--data", "builtin:mnist2000", "--classes", "1,7", "--per-class", "5",
+                 "--eps", "1,2,3", "--json", str(out)])
+    assert code == 130 and len(calls) == 1
+    rows = json.loads(out.read_text())["results"]
+    assert len(rows) == 1 and rows[0]["lower"] == 0.1 and rows[0]["upper"] == 0.3
+    assert "interrupted at eps = 1" in capsys.readouterr().err
+
+
+CHILD_REAL = r"""
+import json, sys
+sys.path.insert(0, {tests!r})
+from test_interrupt import instance, problem
+from robustdsl.errors import TimeLimitReached
+p = problem(*instance(n=800, d=5, K=5, seed=0), eps=0.8)
+print("start", flush=True)
+try:
+    sol = p.solve()
+    print(json.dumps({{"finished": True}}), flush=True)
+except TimeLimitReached as exc:
+    print(json.dumps({{"lower": exc.lower, "upper": exc.upper, "status": exc.solution.status}}), flush=True)
+"""
+
+
+def test_sigint_during_an_unpatched_long_solve():
+    """No instrumentation: Ctrl-C 1.5 s into a solve that would run for minutes."""
+    proc = subprocess.Popen([sys.executable, "-c", CHILD_REAL.format(tests=str(ROOT / "tests"))],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        assert proc.stdout.readline().startswith("start")
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    res = json.loads(out.strip().splitlines()[-1])
+    assert res["status"] == "interval" and 0 <= res["lower"] <= res["upper"] <= 1
+
+
+def test_highs_time_limit_is_per_solve_not_cumulative():
+    """HiGHS measures time_limit against its run time summed over all runs of one object: passing
+    the remaining seconds stopped later warm re-solves early (a solve with a 60 s limit ended at 33 s).
+    The limit handed to HiGHS must be the run time so far plus the seconds left."""
+    from robustdsl.ir import GroupSet
+    rng = np.random.default_rng(0)
+    n = 300
+    solver = lp_highs.HighsGroupLP(rng.uniform(0.1, 1.0, n))
+    solver.add_groups(GroupSet.from_rows(np.array([rng.choice(n, 3, replace=False) for _ in range(2000)])))
+    solver.solve()
+    before = solver._h.getRunTime()
+    assert before > 0
+    solver.add_groups(GroupSet.from_rows(np.array([rng.choice(n, 2, replace=False) for _ in range(500)])))
+    res = solver.solve(time_limit=1e-3 + before / 2)
+    assert res.status == "Optimal"
+    opt = solver._h.getOptionValue("time_limit")
+    opt = opt[1] if isinstance(opt, tuple) else opt
+    assert opt == pytest.approx(before + 1e-3 + before / 2)
