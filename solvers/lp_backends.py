@@ -13,7 +13,7 @@ import importlib.util
 import numpy as np
 import scipy.sparse as sp
 
-from robustdsl.errors import BackendUnavailable
+from robustdsl.errors import BackendUnavailable, InvalidInput
 from robustdsl.ir.group_lp import GroupLPSolver, LPData, LPResult
 
 from .lp_common import GroupLPBase, fail, lp_matrices
@@ -95,15 +95,22 @@ class HighsReference(GroupLPBase):
 
     backend = "highs"
 
-    def __init__(self, weights, budget=None, time_limit: float | None = None):
+    def __init__(self, weights, budget=None, time_limit: float | None = None,
+                 highs_options: dict | None = None):
+        """highs_options: HiGHS options, e.g. {'solver': 'ipm'}: measured 0.6 s against 27 s for
+        simplex on a random 1000-sample LP, but 16 s against 6 s on the MNIST W1 eps 4 pair LP."""
         super().__init__(weights, budget)
         self.time_limit = time_limit
+        self.highs_options = dict(highs_options or {})
 
     def _solve(self, data, time_limit):
         import highspy
 
         h = new_highs()
         h.setOptionValue("output_flag", False)
+        for key, val in self.highs_options.items():
+            if h.setOptionValue(key, val) != highspy.HighsStatus.kOk:
+                raise InvalidInput("highs_options", f"HiGHS refused option {key}={val!r}")
         limit = time_limit if time_limit is not None else self.time_limit
         if limit is not None:
             h.setOptionValue("time_limit", float(limit))

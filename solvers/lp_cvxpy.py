@@ -35,9 +35,11 @@ class CvxpyGroupLP(GroupLPBase):
     backend = "cvxpy"
 
     def __init__(self, weights, budget=None, time_limit: float | None = None, solver: str | None = None,
-                 **solver_opts):
+                 solver_opts: dict | None = None):
+        """solver: CVXPY's solver name; solver_opts: passed to it
+        (HiGHS: {'highs_options': {'solver': 'ipm'}})."""
         super().__init__(weights, budget)
-        self.solver_opts = solver_opts
+        self.solver_opts = dict(solver_opts or {})
         self.time_limit = time_limit
         self.solver = solver or default_cvxpy_solver()
 

@@ -20,9 +20,12 @@ class PyomoGroupLP(GroupLPBase):
 
     backend = "pyomo"
 
-    def __init__(self, weights, budget=None, time_limit: float | None = None):
+    def __init__(self, weights, budget=None, time_limit: float | None = None,
+                 highs_options: dict | None = None):
+        """highs_options: HiGHS options, e.g. {'solver': 'ipm'} (default: HiGHS' own choice)."""
         super().__init__(weights, budget)
         self.time_limit = time_limit
+        self.highs_options = dict(highs_options or {})
 
     @staticmethod
     def build(data):
@@ -61,7 +64,7 @@ class PyomoGroupLP(GroupLPBase):
         opt = Highs()
         limit = time_limit if time_limit is not None else self.time_limit
         res = opt.solve(model, load_solutions=False, raise_exception_on_nonoptimal_result=False,
-                        time_limit=limit)
+                        time_limit=limit, solver_options=self.highs_options)
         tc = res.termination_condition
         if tc != TerminationCondition.convergenceCriteriaSatisfied or \
                 res.solution_status != SolutionStatus.optimal:

@@ -139,6 +139,27 @@ def test_time_limit_raises_solver_failed(backend):
     assert err.value.status and "time" in err.value.status.lower() or err.value.status == "user_limit"
 
 
+@pytest.mark.parametrize("backend", ["cvxpy", "pyomo", "reference"])
+def test_highs_ipm_option_gives_same_value(backend):
+    data = random_lp(12, budget=True)
+    opts = {"solver": "ipm"}
+    if backend == "cvxpy":
+        solver = make_lp_solver("cvxpy", data.weights, data.budget, solver="HIGHS",
+                                solver_opts={"highs_options": opts})
+    elif backend == "pyomo":
+        solver = make_lp_solver("pyomo", data.weights, data.budget, highs_options=opts)
+    else:
+        solver = HighsReference(data.weights, data.budget, highs_options=opts)
+    solver.add_groups(data.groups)
+    res = solver.solve()
+    assert abs(res.value - linprog_reference(data)[0]) <= TOL
+    check_optimality(data, res)
+    with pytest.raises(InvalidInput, match="highs_options"):
+        bad = HighsReference(data.weights, highs_options={"no_such_option": 1})
+        bad.add_groups(data.groups)
+        bad.solve()
+
+
 def test_monkeypatched_status_raises(monkeypatch):
     data = random_lp(3)
     monkeypatch.setattr(highspy.Highs, "getModelStatus",
@@ -150,7 +171,7 @@ def test_monkeypatched_status_raises(monkeypatch):
 
 def test_cvxpy_iteration_limit_raises():
     data = random_lp(5, n=40, m=120)
-    solver = make_lp_solver("cvxpy", data.weights, solver="CLARABEL", max_iter=1)
+    solver = make_lp_solver("cvxpy", data.weights, solver="CLARABEL", solver_opts={"max_iter": 1})
     solver.add_groups(data.groups)
     with pytest.raises(SolverFailed) as err:
         solver.solve()
