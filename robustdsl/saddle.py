@@ -108,6 +108,9 @@ class Classifier:
         K = len(self.classes)
         if self.norm == 2:
             return self._l2(Z, K)
+        if math.isinf(self.norm):                         # exact sparse l_inf ball pairs
+            from .solvers.linf_pairs import ball_classifier
+            return ball_classifier(self.X, self.label_index, self.q, self.eps * (1 + 1e-9) + 1e-300, Z, K)
         out = np.zeros((Z.shape[0], K))
         n, d = self.X.shape
         step = max(1, 4_000_000 // n) if self.norm == 2 else max(1, 2_000_000 // max(1, n * d))

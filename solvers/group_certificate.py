@@ -67,6 +67,10 @@ def conflict_graph_of(X: np.ndarray, labels: np.ndarray, eps: float, norm: float
                       keep: np.ndarray) -> ConflictGraph:
     """Conflict graph (dist <= 2 eps, different labels) among the samples `keep`, ids of the full set."""
     Xk, lk = X[keep], labels[keep]
+    if math.isinf(norm):                 # exact l_inf pairs by 0/1 pruning, not a dense n x n table
+        from .pairs import conflict_pairs
+        I, J, _ = conflict_pairs(Xk, lk, 2.0 * eps * (1 + DIST_RTOL) + 1e-300, norm, max_pairs=None)
+        return ConflictGraph(X.shape[0], keep[I].astype(np.int64), keep[J].astype(np.int64), labels, None)
     Is, Js = [], []
     for s in range(0, keep.size, _BLOCK):
         for t in range(s, keep.size, _BLOCK):

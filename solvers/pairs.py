@@ -2,8 +2,9 @@
 
 Exact and fast: samples are sorted by class and only cross-class blocks are visited.
 Each block is screened in float32 (l2: one GEMM, ||a||^2 + ||b||^2 - 2 a.b; l1, l_inf:
-torch.cdist) keeping every pair whose float32 value is within a rigorous rounding margin
-of the threshold; the candidates are then recomputed coordinate-wise in float64
+torch.cdist; l_inf first through the exact 0/1 GEMM pruning of `linf_pairs` when its cost
+model prefers it) keeping every pair whose float32 value is within a rigorous rounding margin
+of the threshold (l_inf pruning: every pair no cut separates); the candidates are then recomputed coordinate-wise in float64
 (`exact_dist`) and compared with the threshold, so the result is exactly the float64
 answer of brute force. Memory is bounded per block (`max_bytes`); blocks can be farmed
 out to any concurrent.futures.Executor (local processes, Dask) and run on a torch device.
@@ -55,6 +56,7 @@ class _Screen:
     device: str
     chunk: int
     exact_all: bool = True
+    cuts: object = None              # l_inf: a linf_pairs.CutSet (0/1 GEMM pruning) or None (cdist)
 
 
 def _unit_roundoff(device: str) -> float:
@@ -171,6 +173,9 @@ def _recheck(A64, B64, cand, scr: _Screen) -> tuple[np.ndarray, np.ndarray, np.n
 
 def _block_task(A64: np.ndarray, B64: np.ndarray, scr: _Screen):
     """One block shipped to an executor: float64 rows in, exact local pairs out."""
+    if scr.cuts is not None:
+        from .linf_pairs import block_pairs
+        return block_pairs(A64, B64, scr.threshold, scr.cuts, scr.device, scr.chunk)
     return _recheck(A64, B64, _screen(A64.astype(np.float32), B64.astype(np.float32), scr), scr)
 
 
@@ -236,15 +241,34 @@ def _progress(total: int, enabled: bool, desc: str):
     return tqdm(total=total, disable=not enabled, desc=desc, unit="block")
 
 
+def _serial_block(X, order, scr):
+    """task -> exact (global ii, jj, d) of that block, the whole-array preparation done once
+    (float32 copy, or for l_inf cuts the 0/1 indicator matrices)."""
+    if scr.cuts is not None:
+        from .linf_pairs import prune, refine
+        P, Q = (M[order] for M in scr.cuts.encode(X, scr.device))
+
+        def run(t):
+            r0, r1, c0, c1 = t
+            ii, jj = prune(P[r0:r1], Q[c0:c1], scr.device)
+            return refine(X, X, order[r0 + ii], order[c0 + jj], scr.threshold, scr.cuts.lead, scr.chunk)
+        return run
+    Xs32 = X[order].astype(np.float32)
+
+    def run(t):
+        r0, r1, c0, c1 = t
+        ii, jj, val, sure = _screen(Xs32[r0:r1], Xs32[c0:c1], scr)
+        return _recheck(X, X, (order[r0 + ii], order[c0 + jj], val, sure), scr)
+    return run
+
+
 def _run_blocks(X, order, tasks, scr, executor, progress) -> Iterator:
     """Yield (task, (ii, jj, d)) in task order, serially or through the executor (bounded window)."""
     with _progress(len(tasks), progress, "conflict pairs") as bar:
         if executor is None:
-            Xs32 = X[order].astype(np.float32)
+            run = _serial_block(X, order, scr)
             for t in tasks:
-                r0, r1, c0, c1 = t
-                ii, jj, val, sure = _screen(Xs32[r0:r1], Xs32[c0:c1], scr)
-                out = _recheck(X, X, (order[r0 + ii], order[c0 + jj], val, sure), scr)
+                out = run(t)
                 bar.update(1)
                 yield t, out
             return
@@ -293,8 +317,12 @@ def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: fl
     _, counts = np.unique(labels[order], return_counts=True)
     b = block_size(n, d, block, max_bytes)
     _check.choice("distances", distances, ("exact", "screened"))
+    cuts = None
+    if math.isinf(norm):                              # exact 0/1 GEMM pruning (solvers.linf_pairs)
+        from .linf_pairs import choose_cuts
+        cuts = choose_cuts(X, threshold)
     scr = _Screen(threshold, norm, margin_factor(norm, d, _unit_roundoff(device)), device,
-                  _recheck_rows(d, max_bytes), distances == "exact")
+                  _recheck_rows(d, max_bytes), distances == "exact", cuts)
     tasks = _tasks(counts, b)
     Is, Js, Ds, found = [], [], [], 0
     for done, (_, (gi, gj, dist)) in enumerate(_run_blocks(X, order, tasks, scr, executor, progress), 1):

@@ -1,0 +1,242 @@
+"""Exact l_inf ball pairs by pruning with 0/1 GEMMs ("cuts"), then a float64 decision.
+
+A cut (k, t, s) on coordinate k has s < t - r. If x_ik >= t and x_jk < s, then
+x_ik - x_jk > t - s > r, so ||x_i - x_j||_inf > r: the pair is certainly not within r. With
+H = [X[:, k] >= t] and L = [X[:, k] < s] over F cuts, a pair (a, b) is separated when
+H_a & L_b or L_a & H_b is nonzero. On the CPU the bits are packed into words (H in the low
+half, L in the high half of A's words, the halves swapped for B): one AND per pair and word,
+integer arithmetic, exact. On a GPU the 0/1 product [H_A, L_A] [L_B, H_B]^T counts the
+separating cuts; every term is 0 or 1, so the float32 (or TF32 / bf16) sum is 0 exactly when
+no cut separates the pair (any 1 makes the sum >= 1). Only pairs no cut separates survive; they are decided in float64 from coordinate differences
+(`refine`), so the result is exactly the brute force's {(a, b): max_k fl(|a_k - b_k|) <= r}.
+
+Rounding of the cuts: s = fl(fl(t - r) - delta) with delta = 1e-9 (1 + |t| + r) gives, in
+exact arithmetic, t - s >= r + delta - 3u(1 + |t| + r) > r + delta / 2, so a pruned pair has
+a - b > r + delta / 2 and, rounding being monotone, fl(|a - b|) >= fl(r + delta / 2) > r.
+The cuts (one per coordinate, the t maximising the chance 2 P(x >= t) P(x < s) that a random
+pair is separated) and their number F are chosen on a seeded sample of rows, minimising an
+estimated cost (GEMM per pair, plus a refine per survivor) against the plain cdist.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .pairs import exact_dist
+
+_LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.0)   # sample quantiles tried as t
+_SAMPLE = 2048                       # rows sampled to choose the cuts
+_COUNTS = (8, 16, 32, 64, 128)       # numbers of cuts tried
+_NS_WORD, _NS_SURVIVOR, _NS_CDIST = 4.5, 300.0, 1.8    # measured ns per pair (word) / survivor
+_ROWS = 64                           # rows per bit-AND chunk (the chunk stays in cache)
+_LEAD = 64                           # coordinates of the first (gathered) refine stage
+
+
+@dataclass(frozen=True)
+class CutSet:
+    """F cuts: coordinate `dims[f]`, high side x >= high[f], low side x < low[f]; `lead`: the
+    coordinates refine checks first (most separating first)."""
+
+    dims: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    lead: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.dims.size)
+
+    @property
+    def words(self) -> int:
+        """64-bit words per row (32 cuts a word: H and L halves); 1 uint32 for <= 16 cuts."""
+        return max(1, -(-self.size // 32))
+
+    def codes(self, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(a, b) of shape (len(A), words): a packs H (low half) and L (high half), b the
+        halves swapped, so (a_i & b_j) != 0 in some word iff a cut separates rows i and j."""
+        V = A[:, self.dims]
+        H, L = V >= self.high, V < self.low
+        half = 16 if self.size <= 16 else 32
+        dt = np.uint32 if half == 16 else np.uint64
+        a = np.zeros((A.shape[0], self.words), dt)
+        b = np.zeros_like(a)
+        for f in range(self.size):
+            w, bit = divmod(f, half)
+            hi, lo = H[:, f].astype(dt), L[:, f].astype(dt)
+            a[:, w] |= (hi << dt(bit)) | (lo << dt(bit + half))
+            b[:, w] |= (hi << dt(bit + half)) | (lo << dt(bit))
+        return a, b
+
+    def encode(self, A: np.ndarray, device: str) -> tuple[np.ndarray, np.ndarray]:
+        """What `prune` takes on this device: bit codes on the CPU, 0/1 indicators otherwise."""
+        return self.codes(A) if device == "cpu" else self.indicators(A)
+
+    def indicators(self, A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """([H, L], [L, H]) as float32 0/1 arrays of shape (len(A), 2F), from float64 rows."""
+        V = A[:, self.dims]
+        H = (V >= self.high).astype(np.float32)
+        L = (V < self.low).astype(np.float32)
+        return np.concatenate([H, L], 1), np.concatenate([L, H], 1)
+
+
+def low_side(t: np.ndarray, r: float) -> np.ndarray:
+    """s with t - s > r + delta / 2 rigorously (module docstring), delta = 1e-9 (1 + |t| + r)."""
+    return (t - r) - 1e-9 * (1.0 + np.abs(t) + r)
+
+
+def _best_cuts(S: np.ndarray, r: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per coordinate of the column-sorted sample S (m, d): the t among its quantiles maximising
+    2 P(x >= t) P(x < s); returns (t, s, score)."""
+    m = S.shape[0]
+    best_t, best_s, best = S[-1].copy(), low_side(S[-1], r), np.full(S.shape[1], -1.0)
+    for lev in _LEVELS:
+        t = S[min(m - 1, int(lev * (m - 1)))]
+        s = low_side(t, r)
+        score = 2.0 * (S >= t).mean(0) * (S < s).mean(0)
+        up = score > best
+        best_t[up], best_s[up], best[up] = t[up], s[up], score[up]
+    return best_t, best_s, best
+
+
+def choose_cuts(X: np.ndarray, r: float, seed: int = 0) -> CutSet | None:
+    """Cuts for the threshold r on data like X (a seeded sample), or None when pruning is
+    estimated to cost more than the plain distance computation."""
+    n, d = X.shape
+    if n < 4 or d == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, min(n, _SAMPLE), replace=False))
+    sample = X[rows]
+    t, s, score = _best_cuts(np.sort(sample, axis=0), r)
+    order = np.argsort(-score, kind="stable")
+    useful = int((score > 0).sum())
+    if useful == 0:
+        return None
+    half = sample.shape[0] // 2
+    best_cost, best = _NS_CDIST * d, None
+    for F in _COUNTS:
+        f = min(F, useful)
+        cuts = CutSet(order[:f], t[order[:f]], s[order[:f]], order[:min(d, _LEAD)])
+        a, _ = cuts.codes(sample[:half])
+        _, b = cuts.codes(sample[half:])
+        surv = prune_codes(a, b)[0].size / (half * (sample.shape[0] - half))
+        cost = _NS_WORD * cuts.words + _NS_SURVIVOR * surv
+        if cost < best_cost:
+            best_cost, best = cost, cuts
+        if f == useful:
+            break
+    return best
+
+
+def prune_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) with a_i & b_j == 0 in every word (no cut separates them), by cache-sized chunks."""
+    out_i, out_j = [], []
+    for s in range(0, a.shape[0], _ROWS):
+        M = a[s:s + _ROWS, None, 0] & b[None, :, 0]
+        for w in range(1, a.shape[1]):
+            M |= a[s:s + _ROWS, None, w] & b[None, :, w]
+        i, j = np.nonzero(M == 0)
+        out_i.append(i + s); out_j.append(j)
+    if not out_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64)
+
+
+def prune(P, Q, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) with no cut separating them: bit codes (P, Q) = codes() on the CPU, or on a torch
+    device the indicators P = [H, L], Q = [L, H] and one 0/1 GEMM (count 0: not separated)."""
+    if device == "cpu":
+        return prune_codes(P, Q)
+    import torch
+
+    S = torch.mm(torch.as_tensor(P, device=device), torch.as_tensor(Q, device=device).T)
+    ij = torch.nonzero(S == 0).cpu().numpy()
+    return ij[:, 0], ij[:, 1]
+
+
+def refine(A: np.ndarray, B: np.ndarray, ii: np.ndarray, jj: np.ndarray, r: float,
+           lead: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Survivors (ii, jj) decided in float64: first the `lead` coordinates only (a pair with
+    some fl(|a_k - b_k|) > r is out), then the full `exact_dist` <= r; returns (ii, jj, dist)."""
+    keep = np.ones(ii.size, bool)
+    for a in range(0, ii.size, rows):
+        i, j = ii[a:a + rows, None], jj[a:a + rows, None]
+        keep[a:a + rows] = np.abs(A[i, lead] - B[j, lead]).max(1, initial=0.0) <= r
+    ii, jj = ii[keep], jj[keep]
+    dist = np.empty(ii.size)
+    for a in range(0, ii.size, rows):
+        dist[a:a + rows] = exact_dist(A[ii[a:a + rows]], B[jj[a:a + rows]], math.inf)
+    ok = dist <= r
+    return ii[ok], jj[ok], dist[ok]
+
+
+def block_pairs(A: np.ndarray, B: np.ndarray, r: float, cuts: CutSet, device: str, rows: int,
+                P: np.ndarray | None = None, Q: np.ndarray | None = None):
+    """All (i, j) with ||A_i - B_j||_inf <= r, exactly, for float64 blocks A, B (prune + refine);
+    P, Q: the indicators of A and B when already computed."""
+    P = cuts.encode(A, device)[0] if P is None else P
+    Q = cuts.encode(B, device)[1] if Q is None else Q
+    ii, jj = prune(P, Q, device)
+    return refine(A, B, ii.astype(np.int64), jj.astype(np.int64), r, cuts.lead, rows)
+
+
+def ball_pairs(Z: np.ndarray, X: np.ndarray, r: float, *, device: str = "cpu",
+               block: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(iz, jx, dist): every (z, x) with ||Z_iz - X_jx||_inf <= r exactly (float64 decision),
+    by blocks of Z rows and X rows, sorted by (iz, jx)."""
+    cuts = choose_cuts(X, r)
+    rows = max(16, (1 << 18) // max(1, X.shape[1]))
+    QX = None if cuts is None else cuts.encode(X, device)[1]
+    out_i, out_j, out_d = [], [], []
+    for a in range(0, Z.shape[0], block):
+        A = Z[a:a + block]
+        PA = None if cuts is None else cuts.encode(A, device)[0]
+        for b in range(0, X.shape[0], block):
+            B = X[b:b + block]
+            if cuts is None:
+                step = max(1, (1 << 22) // max(1, B.size))
+                for s in range(0, A.shape[0], step):
+                    D = np.abs(A[s:s + step, None, :] - B[None, :, :]).max(-1, initial=0.0)
+                    i, j = np.nonzero(D <= r)
+                    out_i.append(i + a + s); out_j.append(j + b); out_d.append(D[i, j])
+                continue
+            i, j, dist = block_pairs(A, B, r, cuts, device, rows, PA, QX[b:b + block])
+            out_i.append(i + a); out_j.append(j + b); out_d.append(dist)
+    if not out_i:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+    I, J, D = np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_d)
+    o = np.lexsort((J, I))
+    return I[o].astype(np.int64), J[o].astype(np.int64), D[o]
+
+
+def nearest(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Index of the l_inf-nearest row of X for each row of Z (first on ties), brute force."""
+    out = np.empty(Z.shape[0], np.int64)
+    step = max(1, (1 << 22) // max(1, X.size))
+    for s in range(0, Z.shape[0], step):
+        out[s:s + step] = np.abs(Z[s:s + step, None, :] - X[None, :, :]).max(-1, initial=0.0).argmin(1)
+    return out
+
+
+def ball_classifier(X: np.ndarray, label_index: np.ndarray, q: np.ndarray, r: float,
+                    Z: np.ndarray, K: int, device: str = "cpu") -> np.ndarray:
+    """(m, K): f_k(z) = max q_v over class-k samples v with ||z - x_v||_inf <= r, divided by
+    max(1, sum_k f_k), the rest to the class of the nearest sample (first index on ties): the
+    same numbers as the dense evaluation, from the exact sparse ball pairs."""
+    m = Z.shape[0]
+    ii, jj, dist = ball_pairs(Z, X, r, device=device)
+    F = np.zeros((m, K))
+    np.maximum.at(F, (ii, label_index[jj]), q[jj])
+    F /= np.maximum(1.0, F.sum(1, keepdims=True))
+    near = np.full(m, -1, np.int64)
+    if ii.size:
+        o = np.lexsort((jj, dist, ii))                   # per row: smallest distance, then index
+        first = o[np.r_[True, ii[o][1:] != ii[o][:-1]]]
+        near[ii[first]] = jj[first]
+    lost = np.flatnonzero(near < 0)                       # no sample within r: brute force
+    if lost.size:
+        near[lost] = nearest(Z[lost], X)
+    F[np.arange(m), label_index[near]] += 1.0 - F.sum(1)
+    return F
