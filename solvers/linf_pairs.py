@@ -182,10 +182,20 @@ def block_pairs(A: np.ndarray, B: np.ndarray, r: float, cuts: CutSet, device: st
     return refine(A, B, ii.astype(np.int64), jj.astype(np.int64), r, cuts.lead, rows)
 
 
-def ball_pairs(Z: np.ndarray, X: np.ndarray, r: float, *, device: str = "cpu",
+def _dense_chunks(A: np.ndarray, B: np.ndarray):
+    """Yield (row offset, float64 l_inf table of a chunk of A rows against B), 32 MiB each."""
+    step = max(1, (1 << 22) // max(1, B.size))
+    for s in range(0, A.shape[0], step):
+        yield s, np.abs(A[s:s + step, None, :] - B[None, :, :]).max(-1, initial=0.0)
+
+
+def ball_pairs(Z: np.ndarray, X: np.ndarray | None, r: float, *, device: str = "cpu",
                block: int = 4096) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(iz, jx, dist): every (z, x) with ||Z_iz - X_jx||_inf <= r exactly (float64 decision),
-    by blocks of Z rows and X rows, sorted by (iz, jx)."""
+    by blocks of Z rows and X rows, sorted by (iz, jx). X None: the self-join of Z, from the
+    blocks on and above the diagonal only (the table is symmetric: fl|a - b| = fl|b - a|)."""
+    sym = X is None
+    X = Z if sym else X
     cuts = choose_cuts(X, r)
     rows = max(16, (1 << 18) // max(1, X.shape[1]))
     QX = None if cuts is None else cuts.encode(X, device)[1]
@@ -193,17 +203,18 @@ def ball_pairs(Z: np.ndarray, X: np.ndarray, r: float, *, device: str = "cpu",
     for a in range(0, Z.shape[0], block):
         A = Z[a:a + block]
         PA = None if cuts is None else cuts.encode(A, device)[0]
-        for b in range(0, X.shape[0], block):
+        for b in range(a if sym else 0, X.shape[0], block):
             B = X[b:b + block]
             if cuts is None:
-                step = max(1, (1 << 22) // max(1, B.size))
-                for s in range(0, A.shape[0], step):
-                    D = np.abs(A[s:s + step, None, :] - B[None, :, :]).max(-1, initial=0.0)
+                for s0, D in _dense_chunks(A, B):
                     i, j = np.nonzero(D <= r)
-                    out_i.append(i + a + s); out_j.append(j + b); out_d.append(D[i, j])
-                continue
-            i, j, dist = block_pairs(A, B, r, cuts, device, rows, PA, QX[b:b + block])
+                    found = (i + s0, j, D[i, j])
+            else:
+                found = block_pairs(A, B, r, cuts, device, rows, PA, QX[b:b + block])
+            i, j, dist = found
             out_i.append(i + a); out_j.append(j + b); out_d.append(dist)
+            if sym and b != a:
+                out_i.append(j + b); out_j.append(i + a); out_d.append(dist)
     if not out_i:
         return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     I, J, D = np.concatenate(out_i), np.concatenate(out_j), np.concatenate(out_d)
@@ -214,10 +225,50 @@ def ball_pairs(Z: np.ndarray, X: np.ndarray, r: float, *, device: str = "cpu",
 def nearest(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Index of the l_inf-nearest row of X for each row of Z (first on ties), brute force."""
     out = np.empty(Z.shape[0], np.int64)
-    step = max(1, (1 << 22) // max(1, X.size))
-    for s in range(0, Z.shape[0], step):
-        out[s:s + step] = np.abs(Z[s:s + step, None, :] - X[None, :, :]).max(-1, initial=0.0).argmin(1)
+    for s, D in _dense_chunks(Z, X):
+        out[s:s + D.shape[0]] = D.argmin(1)
     return out
+
+
+def twins(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """For each row of Z the index of a bitwise-identical row of X, or -1 (a missed twin only
+    costs time: that row goes through the general path)."""
+    out = np.full(Z.shape[0], -1, np.int64)
+    if X.shape[0] == 0:
+        return out
+    w = np.random.default_rng(7).standard_normal(X.shape[1])
+    hx, hz = (X * w).sum(1), (Z * w).sum(1)        # identical rows, identical row sums
+    o = np.argsort(hx, kind="stable")
+    pos = np.minimum(np.searchsorted(hx[o], hz), X.shape[0] - 1)
+    cand = o[pos]
+    ok = hx[cand] == hz
+    idx = np.flatnonzero(ok)
+    for s in range(0, idx.size, 4096):
+        t = idx[s:s + 4096]
+        same = np.all(Z[t] == X[cand[t]], axis=1)
+        out[t[same]] = cand[t[same]]
+    return out
+
+
+def _ball_pairs_reusing_twins(Z: np.ndarray, X: np.ndarray, r: float, device: str):
+    """ball_pairs(Z, X, r), with the rows of Z that equal a sample answered from the symmetric
+    self-join of X (half the blocks) instead of a full Z x X pass."""
+    tw = twins(Z, X)
+    hit = np.flatnonzero(tw >= 0)
+    if hit.size < X.shape[0] // 2:
+        return ball_pairs(Z, X, r, device=device)
+    u, v, d = ball_pairs(X, None, r, device=device)          # sorted by u
+    start = np.searchsorted(u, np.arange(X.shape[0] + 1))
+    deg = np.diff(start)[tw[hit]]
+    take = np.repeat(start[tw[hit]] - np.r_[0, np.cumsum(deg)[:-1]], deg) + np.arange(deg.sum())
+    parts = [(np.repeat(hit, deg), v[take], d[take])]
+    miss = np.flatnonzero(tw < 0)
+    if miss.size:
+        i, j, dd = ball_pairs(Z[miss], X, r, device=device)
+        parts.append((miss[i], j, dd))
+    I, J, D = (np.concatenate(p) for p in zip(*parts))
+    o = np.lexsort((J, I))
+    return I[o], J[o], D[o]
 
 
 def ball_classifier(X: np.ndarray, label_index: np.ndarray, q: np.ndarray, r: float,
@@ -226,7 +277,7 @@ def ball_classifier(X: np.ndarray, label_index: np.ndarray, q: np.ndarray, r: fl
     max(1, sum_k f_k), the rest to the class of the nearest sample (first index on ties): the
     same numbers as the dense evaluation, from the exact sparse ball pairs."""
     m = Z.shape[0]
-    ii, jj, dist = ball_pairs(Z, X, r, device=device)
+    ii, jj, dist = _ball_pairs_reusing_twins(Z, X, r, device)
     F = np.zeros((m, K))
     np.maximum.at(F, (ii, label_index[jj]), q[jj])
     F /= np.maximum(1.0, F.sum(1, keepdims=True))

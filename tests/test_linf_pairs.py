@@ -13,7 +13,7 @@ from robustdsl.saddle import Classifier
 from robustdsl.solvers import linf_pairs
 from robustdsl.solvers.group_certificate import conflict_graph_of
 from robustdsl.solvers.linf_pairs import (CutSet, ball_classifier, ball_pairs, block_pairs,
-                                          choose_cuts, low_side)
+                                          choose_cuts, low_side, twins)
 from robustdsl.solvers.pairs import conflict_pairs, exact_dist, restrict_pairs
 from robustdsl.solvers.sweep import solve_curve
 
@@ -130,6 +130,9 @@ def test_ball_pairs_and_classifier_equal_dense():
                         rng.uniform(0, 1, (10, 30))])
     r = 0.3 * (1 + 1e-9) + 1e-300
     same(ball_pairs(Z, X, r, block=64), brute_ball(Z, X, r))
+    same(ball_pairs(X, None, r, block=64), brute_ball(X, X, r))      # symmetric self-join
+    tw = twins(Z, X)
+    assert np.all(tw[:150] >= 0) and np.array_equal(Z[:150], X[tw[:150]]) and np.all(tw[150:] < 0)
     q = rng.uniform(0, 1, 300)
     D = np.abs(Z[:, None, :] - X[None, :, :]).max(-1)       # the dense evaluation, as before
     F = np.zeros((Z.shape[0], 3))
