@@ -286,6 +286,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="also time n digits of all MNIST (train + test) at l2 --scaling-eps, e.g. "
                         "--scaling 5000 10000 20000 40000 70000")
     p.add_argument("--scaling-eps", type=float, default=3.0)
+    p.add_argument("--no-linf-cuts", action="store_true",
+                   help="l_inf without the exact cut pruning (the previous torch.cdist screening and "
+                        "dense classifier), for comparison")
     p.add_argument("--no-tracemalloc", dest="trace", action="store_false")
     p.add_argument("--progress", action="store_true")
     p.add_argument("--quiet", action="store_true")
@@ -295,6 +298,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.no_linf_cuts:
+        from robustdsl.solvers import linf_pairs
+        linf_pairs.choose_cuts = lambda *a, **k: None   # every l_inf caller falls back to cdist
     t0 = time.perf_counter()
     train = load_mnist(args.mnist, "train")
     everything = None
