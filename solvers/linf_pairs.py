@@ -147,12 +147,15 @@ def prune_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def prune(P, Q, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
     """(i, j) with no cut separating them: bit codes (P, Q) = codes() on the CPU, or on a torch
     device the indicators P = [H, L], Q = [L, H] and one 0/1 GEMM (count 0: not separated)."""
-    if device == "cpu":
-        return prune_codes(P, Q)
+    return prune_codes(P, Q) if device == "cpu" else prune_gemm(P, Q, device)
+
+
+def prune_gemm(P, Q, device: str) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) with [H_i, L_i] . [L_j, H_j] == 0: one 0/1 GEMM on the torch device (exact)."""
     import torch
 
     S = torch.mm(torch.as_tensor(P, device=device), torch.as_tensor(Q, device=device).T)
-    ij = torch.nonzero(S == 0).cpu().numpy()
+    ij = torch.nonzero(S == 0).cpu().numpy().astype(np.int64)
     return ij[:, 0], ij[:, 1]
 
 

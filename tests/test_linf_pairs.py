@@ -13,7 +13,8 @@ from robustdsl.saddle import Classifier
 from robustdsl.solvers import linf_pairs
 from robustdsl.solvers.group_certificate import conflict_graph_of
 from robustdsl.solvers.linf_pairs import (CutSet, ball_classifier, ball_pairs, block_pairs,
-                                          choose_cuts, low_side, twins)
+                                          choose_cuts, low_side, prune_codes,
+                                          prune_gemm, twins)
 from robustdsl.solvers.pairs import conflict_pairs, exact_dist, restrict_pairs
 from robustdsl.solvers.sweep import solve_curve
 
@@ -95,6 +96,23 @@ def test_any_cuts_are_sound(seed, r, scale):
     cuts = CutSet(dims, high, low_side(high, r), np.arange(6))
     i, j, dist = block_pairs(X[:20], X[20:], r, cuts, "cpu", 7)
     same((i, j, dist), brute_ball(X[:20], X[20:], r))
+
+
+def test_gpu_gemm_pruning_equals_bit_codes():
+    """The 0/1 GEMM used on a torch device (run here on the CPU) prunes exactly like the codes."""
+    rng = np.random.default_rng(21)
+    X = pixels(rng, 300, 80)
+    for r in (0.1, 0.6):
+        for F in (5, 16, 17, 32, 33, 70):                 # uint32, one and several uint64 words
+            dims = rng.integers(0, 80, F)
+            high = X[rng.integers(0, 300, F), dims]
+            cuts = CutSet(dims, high, low_side(high, r), np.arange(80))
+            (a, _), (_, b) = cuts.codes(X[:120]), cuts.codes(X[120:])
+            (P, _), (_, Q) = cuts.indicators(X[:120]), cuts.indicators(X[120:])
+            got = prune_gemm(P, Q, "cpu")
+            same(got, prune_codes(a, b))
+            sep = ((P[:, None, :] * Q[None, :, :]).sum(-1) == 0)
+            same(got, np.nonzero(sep))
 
 
 def test_boundary_of_the_low_side():
