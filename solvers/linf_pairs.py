@@ -29,7 +29,7 @@ from .pairs import exact_dist
 _LEVELS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 0.98, 0.99, 1.0)   # sample quantiles tried as t
 _SAMPLE = 2048                       # rows sampled to choose the cuts
 _COUNTS = (8, 16, 32, 64, 128)       # numbers of cuts tried
-_NS_WORD, _NS_SURVIVOR, _NS_CDIST = 4.5, 300.0, 1.8    # measured ns per pair (word) / survivor
+_NS_WORD, _NS_SURVIVOR, _NS_CDIST = 1.2, 900.0, 1.8    # measured ns per pair (word) / survivor
 _ROWS = 64                           # rows per bit-AND chunk (the chunk stays in cache)
 _LEAD = 64                           # coordinates of the first (gathered) refine stage
 
@@ -131,17 +131,24 @@ def choose_cuts(X: np.ndarray, r: float, seed: int = 0) -> CutSet | None:
 
 
 def prune_codes(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(i, j) with a_i & b_j == 0 in every word (no cut separates them), by cache-sized chunks."""
-    out_i, out_j = [], []
+    """(i, j) with a_i & b_j == 0 in every word (no cut separates them), by cache-sized chunks
+    into reused buffers (a flat nonzero: about 5x faster than the 2-D one)."""
+    nb = b.shape[0]
+    M = np.empty((_ROWS, nb), a.dtype)
+    T = np.empty_like(M) if a.shape[1] > 1 else None
+    Z = np.empty((_ROWS, nb), bool)
+    out = []
     for s in range(0, a.shape[0], _ROWS):
-        M = a[s:s + _ROWS, None, 0] & b[None, :, 0]
+        r = min(_ROWS, a.shape[0] - s)
+        np.bitwise_and(a[s:s + r, 0, None], b[None, :, 0], out=M[:r])
         for w in range(1, a.shape[1]):
-            M |= a[s:s + _ROWS, None, w] & b[None, :, w]
-        i, j = np.nonzero(M == 0)
-        out_i.append(i + s); out_j.append(j)
-    if not out_i:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(out_i).astype(np.int64), np.concatenate(out_j).astype(np.int64)
+            np.bitwise_and(a[s:s + r, w, None], b[None, :, w], out=T[:r])
+            M[:r] |= T[:r]
+        np.equal(M[:r], 0, out=Z[:r])
+        out.append(np.flatnonzero(Z[:r]) + s * nb)
+    flat = np.concatenate(out) if out else np.zeros(0, np.int64)
+    i, j = np.divmod(flat.astype(np.int64), max(nb, 1))
+    return i, j
 
 
 def prune(P, Q, device: str = "cpu") -> tuple[np.ndarray, np.ndarray]:
@@ -160,13 +167,14 @@ def prune_gemm(P, Q, device: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def refine(A: np.ndarray, B: np.ndarray, ii: np.ndarray, jj: np.ndarray, r: float,
-           lead: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Survivors (ii, jj) decided in float64: first the `lead` coordinates only (a pair with
-    some fl(|a_k - b_k|) > r is out), then the full `exact_dist` <= r; returns (ii, jj, dist)."""
+           LA: np.ndarray, LB: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Survivors (ii, jj) decided in float64: first the lead coordinates only (LA = A[:, lead],
+    LB = B[:, lead], contiguous: a pair with some fl(|a_k - b_k|) > r is out), then the full
+    `exact_dist` <= r; returns (ii, jj, dist)."""
     keep = np.ones(ii.size, bool)
     for a in range(0, ii.size, rows):
-        i, j = ii[a:a + rows, None], jj[a:a + rows, None]
-        keep[a:a + rows] = np.abs(A[i, lead] - B[j, lead]).max(1, initial=0.0) <= r
+        i, j = ii[a:a + rows], jj[a:a + rows]
+        keep[a:a + rows] = np.abs(LA[i] - LB[j]).max(1, initial=0.0) <= r
     ii, jj = ii[keep], jj[keep]
     dist = np.empty(ii.size)
     for a in range(0, ii.size, rows):
@@ -182,7 +190,8 @@ def block_pairs(A: np.ndarray, B: np.ndarray, r: float, cuts: CutSet, device: st
     P = cuts.encode(A, device)[0] if P is None else P
     Q = cuts.encode(B, device)[1] if Q is None else Q
     ii, jj = prune(P, Q, device)
-    return refine(A, B, ii.astype(np.int64), jj.astype(np.int64), r, cuts.lead, rows)
+    lead = cuts.lead
+    return refine(A, B, ii, jj, r, A[:, lead], B[:, lead], rows)
 
 
 def _dense_chunks(A: np.ndarray, B: np.ndarray):

@@ -247,11 +247,12 @@ def _serial_block(X, order, scr):
     if scr.cuts is not None:
         from .linf_pairs import prune, refine
         P, Q = (M[order] for M in scr.cuts.encode(X, scr.device))
+        XL = X[:, scr.cuts.lead]
 
         def run(t):
             r0, r1, c0, c1 = t
             ii, jj = prune(P[r0:r1], Q[c0:c1], scr.device)
-            return refine(X, X, order[r0 + ii], order[c0 + jj], scr.threshold, scr.cuts.lead, scr.chunk)
+            return refine(X, X, order[r0 + ii], order[c0 + jj], scr.threshold, XL, XL, scr.chunk)
         return run
     Xs32 = X[order].astype(np.float32)
 
