@@ -21,6 +21,12 @@ from robustdsl.solvers.sweep import solve_curve
 INF = math.inf
 
 
+@pytest.fixture(autouse=True)
+def _always_prune(monkeypatch):
+    """Test the pruning path even where the cost model would prefer the plain cdist."""
+    monkeypatch.setattr(linf_pairs, "_NS_CDIST", 1e9)
+
+
 def brute(X, labels, r):
     """All u < v of different labels with float64 max_k |x_uk - x_vk| <= r (full table)."""
     u, v = np.triu_indices(len(X), 1)
@@ -215,3 +221,15 @@ def test_public_api_solve_linf(monkeypatch):
         old = solve()
     assert new.value == pytest.approx(old.value, abs=1e-12) and new.value > 0
     np.testing.assert_array_equal(new.classifier(X), old.classifier(X))
+
+
+def test_no_cut_possible_falls_back_to_cdist():
+    """r beyond the data's range: no cut can separate anything, so the plain path is used (and
+    every cross pair is returned)."""
+    rng = np.random.default_rng(23)
+    X = rng.uniform(0, 1, (60, 5))
+    labels = rng.integers(0, 2, 60)
+    assert choose_cuts(X, 1.5) is None
+    got = conflict_pairs(X, labels, 1.5, INF)
+    same(got, brute(X, labels, 1.5))
+    assert got[0].size == int((labels[:, None] != labels[None, :]).sum() // 2)
