@@ -11,7 +11,8 @@
 (c) gap U - L <= tol (1e-9).
 
 The conflict graph, restricted to samples with q_v > 0, is either recomputed here from the
-coordinates (float32 Gram distances with an exact float64 recheck near the threshold), or, given
+coordinates (float32 Gram distances with an exact float64 recheck near the threshold; l_inf:
+the exact cut pruning of solvers.linf_pairs), or, given
 the candidate pairs of the exact pair enumeration, re-measured pair by pair in float64
 (`conflict_graph_from_pairs`): the optimisation's output is re-checked either way.
 """

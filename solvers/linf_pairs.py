@@ -1,4 +1,4 @@
-"""Exact l_inf ball pairs by pruning with 0/1 GEMMs ("cuts"), then a float64 decision.
+"""Exact l_inf ball pairs: pruning by coordinate "cuts" (packed bits or a 0/1 GEMM), then float64.
 
 A cut (k, t, s) on coordinate k has s < t - r. If x_ik >= t and x_jk < s, then
 x_ik - x_jk > t - s > r, so ||x_i - x_j||_inf > r: the pair is certainly not within r. With
@@ -7,15 +7,16 @@ H_a & L_b or L_a & H_b is nonzero. On the CPU the bits are packed into words (H 
 half, L in the high half of A's words, the halves swapped for B): one AND per pair and word,
 integer arithmetic, exact. On a GPU the 0/1 product [H_A, L_A] [L_B, H_B]^T counts the
 separating cuts; every term is 0 or 1, so the float32 (or TF32 / bf16) sum is 0 exactly when
-no cut separates the pair (any 1 makes the sum >= 1). Only pairs no cut separates survive; they are decided in float64 from coordinate differences
-(`refine`), so the result is exactly the brute force's {(a, b): max_k fl(|a_k - b_k|) <= r}.
+no cut separates the pair (any 1 makes the sum >= 1). Only pairs no cut separates survive;
+they are decided in float64 from coordinate differences (`refine`), so the result is exactly
+the brute force's {(a, b): max_k fl(|a_k - b_k|) <= r}.
 
 Rounding of the cuts: s = fl(fl(t - r) - delta) with delta = 1e-9 (1 + |t| + r) gives, in
 exact arithmetic, t - s >= r + delta - 3u(1 + |t| + r) > r + delta / 2, so a pruned pair has
 a - b > r + delta / 2 and, rounding being monotone, fl(|a - b|) >= fl(r + delta / 2) > r.
 The cuts (one per coordinate, the t maximising the chance 2 P(x >= t) P(x < s) that a random
 pair is separated) and their number F are chosen on a seeded sample of rows, minimising an
-estimated cost (GEMM per pair, plus a refine per survivor) against the plain cdist.
+estimated cost (bit AND per pair and word, plus a refine per survivor) against the plain cdist.
 """
 from __future__ import annotations
 
