@@ -150,8 +150,13 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
             q[vs] = 0.0
             continue
         else:
-            comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
-                                        clock, start, time_limit, pair_flow, seeds.get(c))
+            try:
+                comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
+                                            clock, start, time_limit, pair_flow, seeds.get(c))
+            except KeyboardInterrupt:  # Ctrl-C outside the LP loop (flow, separation): the component counts 0
+                timed_out = interrupted = True
+                q[vs] = 0.0
+                continue
         lower += comp_res["value"]
         q[vs] = comp_res["q"]
         parts.append(comp_res["groups"])
