@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -143,6 +144,17 @@ def test_weights_executor_and_sweep_restriction():
         same(conflict_pairs(X, labels, 0.6, INF, block=128, executor=ex), big)
     for r in (0.1, 0.3, 0.45):
         same(restrict_pairs(X, *big, r, INF), brute(X, labels, r))
+
+
+def test_process_pool_ships_the_cuts():
+    """Spawned workers get the cuts with each block (chosen here, pickled) and agree exactly."""
+    rng = np.random.default_rng(9)
+    X = pixels(rng, 300, 40, dup=20)
+    labels = rng.integers(0, 3, 300)
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
+        got = conflict_pairs(X, labels, 0.6, INF, block=64, executor=ex)
+    same(got, brute(X, labels, 0.6))
+    assert got[0].size > 0
 
 
 def test_ball_pairs_and_classifier_equal_dense():
