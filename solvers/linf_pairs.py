@@ -185,14 +185,16 @@ def refine(A: np.ndarray, B: np.ndarray, ii: np.ndarray, jj: np.ndarray, r: floa
 
 
 def block_pairs(A: np.ndarray, B: np.ndarray, r: float, cuts: CutSet, device: str, rows: int,
-                P: np.ndarray | None = None, Q: np.ndarray | None = None):
+                P: np.ndarray | None = None, Q: np.ndarray | None = None,
+                LA: np.ndarray | None = None, LB: np.ndarray | None = None):
     """All (i, j) with ||A_i - B_j||_inf <= r, exactly, for float64 blocks A, B (prune + refine);
-    P, Q: the indicators of A and B when already computed."""
+    P, Q: the codes / indicators of A and B, LA, LB: A[:, lead], B[:, lead], when already made."""
     P = cuts.encode(A, device)[0] if P is None else P
     Q = cuts.encode(B, device)[1] if Q is None else Q
     ii, jj = prune(P, Q, device)
-    lead = cuts.lead
-    return refine(A, B, ii, jj, r, A[:, lead], B[:, lead], rows)
+    LA = A[:, cuts.lead] if LA is None else LA
+    LB = B[:, cuts.lead] if LB is None else LB
+    return refine(A, B, ii, jj, r, LA, LB, rows)
 
 
 def _dense_chunks(A: np.ndarray, B: np.ndarray):
@@ -212,10 +214,12 @@ def ball_pairs(Z: np.ndarray, X: np.ndarray | None, r: float, *, device: str = "
     cuts = choose_cuts(X, r)
     rows = max(16, (1 << 18) // max(1, X.shape[1]))
     QX = None if cuts is None else cuts.encode(X, device)[1]
+    XL = None if cuts is None else X[:, cuts.lead]
     out_i, out_j, out_d = [], [], []
     for a in range(0, Z.shape[0], block):
         A = Z[a:a + block]
         PA = None if cuts is None else cuts.encode(A, device)[0]
+        AL = None if cuts is None else A[:, cuts.lead]
         for b in range(a if sym else 0, X.shape[0], block):
             B = X[b:b + block]
             if cuts is None:
@@ -223,7 +227,8 @@ def ball_pairs(Z: np.ndarray, X: np.ndarray | None, r: float, *, device: str = "
                     i, j = np.nonzero(D <= r)
                     found = (i + s0, j, D[i, j])
             else:
-                found = block_pairs(A, B, r, cuts, device, rows, PA, QX[b:b + block])
+                found = block_pairs(A, B, r, cuts, device, rows, PA, QX[b:b + block], AL,
+                                    XL[b:b + block])
             i, j, dist = found
             out_i.append(i + a); out_j.append(j + b); out_d.append(dist)
             if sym and b != a:

@@ -381,12 +381,10 @@ def restrict_pairs(X: np.ndarray, I: np.ndarray, J: np.ndarray, D: np.ndarray, t
     X = np.asarray(X, dtype=np.float64)
     threshold = _check.real("threshold", threshold, nonneg=True)
     k = margin_factor(norm, X.shape[1])
-    if norm == 2:
-        s = (X * X).sum(1)
-        val, thr = D * D, threshold * threshold
-    else:
-        s = np.abs(X).max(1) if math.isinf(norm) else np.abs(X).sum(1)
-        val, thr = D, threshold
+    used = np.unique(np.concatenate([I, J]))          # scales of the pairs' rows only
+    s = np.zeros(X.shape[0])
+    s[used] = _scales(X[used], norm)
+    val, thr = (D * D, threshold * threshold) if norm == 2 else (D, threshold)
     pad = 2.0 * k * (s[I] + s[J]) + 1e-12 * thr
     keep = val + pad <= thr
     unsure = np.flatnonzero((val - pad <= thr) & ~keep)
