@@ -2,10 +2,10 @@
 
 Exact and fast: samples are sorted by class and only cross-class blocks are visited.
 Each block is screened in float32 (l2: one GEMM, ||a||^2 + ||b||^2 - 2 a.b; l1, l_inf:
-torch.cdist; l_inf first through the exact 0/1 GEMM pruning of `linf_pairs` when its cost
-model prefers it) keeping every pair whose float32 value is within a rigorous rounding margin
-of the threshold (l_inf pruning: every pair no cut separates); the candidates are then recomputed coordinate-wise in float64
-(`exact_dist`) and compared with the threshold, so the result is exactly the float64
+torch.cdist) keeping every pair whose float32 value is within a rigorous rounding margin
+of the threshold (l_inf, when its cost model prefers it: the exact cut pruning of `linf_pairs`
+keeping every pair no cut separates); the candidates are then recomputed coordinate-wise in
+float64 (`exact_dist`) and compared with the threshold, so the result is exactly the float64
 answer of brute force. Memory is bounded per block (`max_bytes`); blocks can be farmed
 out to any concurrent.futures.Executor (local processes, Dask) and run on a torch device.
 """
@@ -56,7 +56,7 @@ class _Screen:
     device: str
     chunk: int
     exact_all: bool = True
-    cuts: object = None              # l_inf: a linf_pairs.CutSet (0/1 GEMM pruning) or None (cdist)
+    cuts: object = None              # l_inf: a linf_pairs.CutSet (cut pruning) or None (cdist)
 
 
 def _unit_roundoff(device: str) -> float:
@@ -243,7 +243,7 @@ def _progress(total: int, enabled: bool, desc: str):
 
 def _serial_block(X, order, scr):
     """task -> exact (global ii, jj, d) of that block, the whole-array preparation done once
-    (float32 copy, or for l_inf cuts the 0/1 indicator matrices)."""
+    (float32 copy, or for l_inf cuts the bit codes / indicators and the lead columns)."""
     if scr.cuts is not None:
         from .linf_pairs import prune, refine
         P, Q = (M[order] for M in scr.cuts.encode(X, scr.device))
