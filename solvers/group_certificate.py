@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import scipy.sparse as sp
 
 from robustdsl.solution import Certificate
 
@@ -138,6 +139,75 @@ def best_response_risk(points: np.ndarray, labels: np.ndarray, masses: np.ndarra
     return float(masses.sum() - per_point.sum())
 
 
+def sparse_classifier_risk(X: np.ndarray, labels: np.ndarray, q: np.ndarray, eps: float, norm: float,
+                           attack, g: ConflictGraph) -> float:
+    """Risk on the attack of f* from q (MATH.md section 2), evaluated from the conflict graph g
+    (cross-class pairs within 2 eps, re-measured in float64) instead of an atoms x samples pass.
+
+    At an atom location z with sources T (samples whose atoms sit at z, each within eps of z), a
+    sample u with dist(x_u, z) <= eps is within 2 eps of every t in T (triangle inequality), so u is
+    a neighbour in g of every t of another class: the candidates {T} + N(T) hold every ball through z
+    except those of samples sharing the label of all of T. Only locations with one source label
+    (the unmoved remainders, z = x_v) need that same-class search, and only while their value is
+    below 1; it is one `within` pass per class over those locations. f_k(z) is the max q over the
+    class-k candidates within eps (float64 distances), normalised by max(1, sum_k f_k); the rest
+    goes to the class of the nearest candidate (the nearest sample for every atom of a group and
+    for an unmoved atom; any allocation of the rest keeps L <= risk <= U). Balls through z at a
+    distance in (2 eps, 2 eps (1 + DIST_RTOL)] from a source would be missed: a measure-zero tie.
+    The graph is the exact pair enumeration re-measured here, so nothing comes from the LP solve.
+    """
+    n, K = X.shape[0], int(labels.max()) + 1 if labels.size else 1
+    src, pts = np.asarray(attack.source), np.asarray(attack.points, dtype=np.float64)
+    loc = same_point_ids(pts)
+    nloc = int(loc.max()) + 1 if loc.size else 0
+    first = np.zeros(nloc, np.int64)
+    first[loc[::-1]] = np.arange(loc.size)[::-1]          # a representative atom per location
+    Z = pts[first]
+    A = sp.csr_matrix((np.ones(2 * g.I.size, np.int8), (np.concatenate([g.I, g.J]),
+                                                        np.concatenate([g.J, g.I]))), shape=(n, n))
+    deg = np.diff(A.indptr)[src]
+    rep = np.repeat(np.arange(src.size), deg)
+    offs = np.arange(rep.size) - np.repeat(np.cumsum(deg) - deg, deg)
+    nb = A.indices[A.indptr[src][rep] + offs].astype(np.int64)
+    cl = np.concatenate([loc, loc[rep]])                  # (location, candidate) pairs
+    cu = np.concatenate([src, nb])
+    code = np.unique(cl * n + cu)
+    cl, cu = code // n, code % n
+    d = np.empty(cl.size)
+    for s in range(0, cl.size, 8192):
+        d[s:s + 8192] = exact_dist(Z[cl[s:s + 8192]], X[cu[s:s + 8192]], norm)
+    r_hi = eps * (1 + DIST_RTOL) + 1e-300
+    inside = d <= r_hi
+    F = np.zeros((nloc, K))
+    np.maximum.at(F, (cl[inside], labels[cu[inside]]), q[cu[inside]])
+    near = np.full(nloc, -1, np.int64)                    # nearest candidate: smallest d per location
+    order = np.lexsort((d, cl))
+    firsts = np.ones(order.size, bool)
+    firsts[1:] = cl[order][1:] != cl[order][:-1]
+    near[cl[order][firsts]] = cu[order][firsts]
+    lab_src = labels[src]
+    lo = np.full(nloc, K)
+    hi = np.full(nloc, -1)
+    np.minimum.at(lo, loc, lab_src)
+    np.maximum.at(hi, loc, lab_src)
+    one_label = lo == hi
+    for k in np.unique(lo[one_label]):
+        todo = np.flatnonzero(one_label & (lo == k) & (F[:, k] < 1.0))
+        cand = np.flatnonzero((labels == k) & (q > 0))
+        if todo.size == 0 or cand.size == 0:
+            continue
+        for s in range(0, todo.size, _BLOCK):
+            t = todo[s:s + _BLOCK]
+            for c in range(0, cand.size, 4 * _BLOCK):
+                cc = cand[c:c + 4 * _BLOCK]
+                ii, jj = np.nonzero(within(Z[t], X[cc], eps, norm))
+                np.maximum.at(F, (t[ii], k), q[cc[jj]])
+    F /= np.maximum(1.0, F.sum(1, keepdims=True))
+    F[np.arange(nloc), labels[near]] += 1.0 - F.sum(1)
+    right = F[loc, np.asarray(attack.label_index)]
+    return float(np.dot(attack.masses, 1.0 - right))
+
+
 def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, norm: float,
             max_size: int, q: np.ndarray, value: float, attack, classifier=None,
             tol: float = GAP_TOL, pairs: tuple[np.ndarray, np.ndarray] | None = None) -> Certificate:
@@ -160,7 +230,7 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
                  and checks["attack_marginal_error"] <= 1e-9
                  and checks["attack_max_displacement"] <= eps * (1 + DIST_RTOL) + 1e-300)
     lower = best_response_risk(attack.points, attack.label_index, attack.masses)
-    keep = np.flatnonzero(q > 0)
+    keep = np.flatnonzero(q > 0) if pairs is None else np.arange(n)
     g = (conflict_graph_of(X, labels, eps, norm, keep) if pairs is None
          else conflict_graph_from_pairs(X, labels, eps, norm, keep, *pairs))
     viol = violated_groups(g, X, q, eps, norm, max_size, tol=0.0, min_size=2)
@@ -170,11 +240,17 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
     checks["violated_groups"] = viol.count
     checks["max_group_sum"] = float(M.max(initial=1.0))
     checks["value"] = float(value)
-    if classifier is not None and attack.masses.size:
+    if classifier is not None and attack.masses.size and pairs is not None:
+        risk = sparse_classifier_risk(X, labels, q, eps, norm, attack, g)   # f* from q, no m x n pass
+        checks["classifier_risk_on_attack"] = risk
+        checks["classifier_evaluation"] = "sparse"
+        cls_ok = lower - tol <= risk <= upper + tol
+    elif classifier is not None and attack.masses.size:
         P = classifier(attack.points)
         right = P[np.arange(P.shape[0]), attack.label_index]
         risk = float(np.dot(attack.masses, 1.0 - right))
         checks["classifier_risk_on_attack"] = risk
+        checks["classifier_evaluation"] = "dense"
         checks["classifier_sums_to_one"] = bool(np.allclose(P.sum(1), 1.0, atol=1e-12))
         cls_ok = checks["classifier_sums_to_one"] and lower - tol <= risk <= upper + tol
     else:
