@@ -149,8 +149,10 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                 clock.t[k] = clock.t.get(k, 0.0) + v
         elif interrupted or (remaining is not None and remaining <= 0):
             timed_out = True
-            q[vs] = 0.0
-            continue
+            comp_res = _pair_bound(program, g, vs) if pair_flow else None
+            if comp_res is None:
+                q[vs] = 0.0
+                continue
         else:
             comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
                                         clock, start, time_limit, pair_flow, seeds.get(c), pricing)
@@ -180,6 +182,18 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
         info["interrupted"] = True
     return GroupSolve(value=lower, lower=lower, upper=upper, status=status, groups=groups, w=w, q=q,
                       graph=g, max_size=L, backend=backend, info=info, timings=dict(clock.t))
+
+
+def _pair_bound(program: GroupLP, g: ConflictGraph, vs: np.ndarray) -> dict | None:
+    """A component reached after the time limit: its pair LP by max-flow (AT_2 <= AT of the
+    component, a certified lower bound; the flow is cheap beside the LP), or None if p is not
+    integral-scalable."""
+    sub, _ = g.induced(vs)
+    pf = solve_pair_flow(vs.size, sub.I, sub.J, program.weights[vs])
+    if pf is None:
+        return None
+    return {"value": pf.value, "q": pf.q, "groups": GroupSet.from_rows(vs[sub.pairs()]), "w": pf.w,
+            "rounds": 0, "timed_out": True, "flow": 0}
 
 
 def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_triples: bool,
