@@ -170,7 +170,8 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     upper = lower
     if timed_out:  # the neighbour bound is one pass over the edges: the deadline is kept
         t0 = time.perf_counter()
-        upper = neighbour_bound(g, program.weights, q, L)
+        trivial = float(program.weights.sum()) * (1.0 - 1.0 / program.n_classes)  # uniform f
+        upper = min(neighbour_bound(g, program.weights, q, L), trivial)
         clock.add("separation", t0)
     status = "interval" if timed_out else ("optimal" if program.exact else "lower_bound")
     info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size),

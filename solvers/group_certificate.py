@@ -173,9 +173,19 @@ def sparse_classifier_risk(X: np.ndarray, labels: np.ndarray, q: np.ndarray, eps
     cu = np.concatenate([src, nb])
     code = np.unique(cl * n + cu)
     cl, cu = code // n, code % n
-    d = np.empty(cl.size)
-    for s in range(0, cl.size, 8192):
-        d[s:s + 8192] = exact_dist(Z[cl[s:s + 8192]], X[cu[s:s + 8192]], norm)
+    # an unmoved location (z = x_t exactly) reuses the float64 edge lengths of g: dist(z, x_u) = g.dist
+    t = src[first]
+    at_sample = np.all(Z == X[t], axis=1)
+    d = np.full(cl.size, np.nan)
+    d[at_sample[cl] & (cu == t[cl])] = 0.0
+    if g.dist is not None:
+        known = np.flatnonzero(at_sample[cl] & (cu != t[cl]))
+        pos = g.edge_pos(t[cl[known]], cu[known])
+        d[known[pos >= 0]] = g.dist[pos[pos >= 0]]
+    todo = np.flatnonzero(np.isnan(d))
+    for s in range(0, todo.size, 8192):
+        k = todo[s:s + 8192]
+        d[k] = exact_dist(Z[cl[k]], X[cu[k]], norm)
     r_hi = eps * (1 + DIST_RTOL) + 1e-300
     inside = d <= r_hi
     F = np.zeros((nloc, K))

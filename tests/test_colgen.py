@@ -76,7 +76,7 @@ def test_interval_at_a_tiny_time_limit_is_valid_and_at_least_the_pair_value(limi
             continue
         assert short.status == "interval"
         assert at2.value - 1e-12 <= short.lower <= full.value + 1e-12 <= short.upper + 2e-12
-        assert short.upper < 1 - 1 / 4                                  # better than the trivial bound
+        assert short.upper <= 1 - 1 / 4                                 # never above the trivial bound
         sol = make_problem(prog.X, prog.labels, prog.eps).solve("highs", time_limit=limit)
         assert sol.lower - 1e-12 <= full.value <= sol.upper + 1e-12
 
@@ -114,3 +114,23 @@ def test_sparse_classifier_same_class_search():
     P = Classifier(X, y, q, 1.0, 2.0, (0, 1))(X)
     dense = float(np.dot(A.masses, 1 - P[np.arange(3), y]))
     assert abs(sparse_classifier_risk(X, y, q, 1.0, 2.0, A, g) - dense) <= 1e-15 and dense == 0.0
+
+
+def test_sweep_eps_left_unsolved_keeps_the_lower_bound_of_a_smaller_eps(monkeypatch):
+    import time
+
+    from robustdsl.solvers import sweep
+
+    X, y = _blobs(3, n=60, K=3)
+    exact = sweep.solve_curve(X, y, [0.3, 0.5], 2.0)
+    real = cutting_plane.solve
+
+    def slow(*a, **k):                                   # the first eps uses up the time limit
+        res = real(*a, **k)
+        time.sleep(0.6)
+        return res
+    monkeypatch.setattr(cutting_plane, "solve", slow)
+    first, second = sweep.solve_curve(X, y, [0.3, 0.5], 2.0, time_limit=0.5)
+    assert first.status == "optimal" and abs(first.value - exact[0].value) <= 1e-12
+    assert second.status == "interval" and second.lower == first.value > 0
+    assert second.lower <= exact[1].value <= second.upper
