@@ -25,12 +25,13 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
-from robustdsl.errors import SolverFailed
+from robustdsl.errors import InvalidInput, SolverFailed
 from robustdsl.ir import GroupLP, GroupSet
 
 from .ball_groups import group_test
 from .cliques import ConflictGraph, enumerate_cliques
 from .interval_bounds import neighbour_bound
+from .local_lp import solve_local
 from .lp_highs import HighsGroupLP
 from .pair_flow import pair_flow as solve_pair_flow
 from .pairs import conflict_pairs
@@ -38,6 +39,7 @@ from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
 
 SolverFactory = Callable[[np.ndarray], object]
+LOCAL_MIN = 2000          # smallest component for lp_route="local" (region around its violations)
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +104,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
           top: int | None = None, tol: float = TOL, limits: dict | None = None,
           graph: ConflictGraph | None = None, seed: dict[int, np.ndarray] | None = None,
           executor=None, device: str = "cpu", pair_flow: bool = True,
-          parallel_min: int = 256, pricing: bool = True) -> GroupSolve:
+          parallel_min: int = 256, lp_route: str = "colgen") -> GroupSolve:
     """AT (or AT_L) of the program; see the module docstring.
 
     limits: max_pairs / max_bytes of the pair search; graph: the conflict graph if already known
@@ -111,9 +113,14 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     and the executor also solves every component of at least `parallel_min` samples (default
     HiGHS solver only; results merged in component order, so the answer equals the serial one);
     pair_flow: solve the pair level by integer max-flow first (uniform or integral-ratio
-    weights) and call the LP only if separation finds a violated group; pricing: then start the LP
-    from the flow's support and tight pairs only and price the other pair columns with the LP duals
-    (column generation; False gives HiGHS every pair from the start)."""
+    weights) and call the LP only if separation finds a violated group; lp_route: how the LP then
+    runs: 'colgen' (default) starts from the flow's support and tight pairs and prices the other
+    pair columns with the LP duals (column generation), 'local' first solves on a growing region
+    around the violations with the flow fixed elsewhere (solvers.local_lp; components of at least
+    LOCAL_MIN samples; exact, but measured slower on MNIST: many warm rounds), falling back to
+    'colgen'; 'full' gives HiGHS every pair from the start."""
+    if lp_route not in ("local", "colgen", "full"):
+        raise InvalidInput("lp_route", f"got {lp_route!r}", "'local', 'colgen' or 'full'")
     farm = executor is not None and make_solver is None
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
@@ -137,7 +144,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                     _component_job, GroupLP(program.X[vs], program.labels[vs], program.weights[vs],
                                             program.eps, program.norm, program.n_classes,
                                             program.max_group_size),
-                    sub.I, sub.J, init_triples, top, tol, time_limit, pair_flow, seeds.get(c), pricing)
+                    sub.I, sub.J, init_triples, top, tol, time_limit, pair_flow, seeds.get(c), lp_route)
     bar = tqdm(members, desc="group LP components", disable=not progress, unit="comp")
     for c, vs in enumerate(bar):
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
@@ -155,7 +162,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                 continue
         else:
             comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
-                                        clock, start, time_limit, pair_flow, seeds.get(c), pricing)
+                                        clock, start, time_limit, pair_flow, seeds.get(c), lp_route)
         lower += comp_res["value"]
         q[vs] = comp_res["q"]
         parts.append(comp_res["groups"])
@@ -199,13 +206,13 @@ def _pair_bound(program: GroupLP, g: ConflictGraph, vs: np.ndarray) -> dict | No
 
 def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_triples: bool,
                    top: int | None, tol: float, time_limit: float | None, use_flow: bool,
-                   seed: dict[int, np.ndarray] | None, pricing: bool = True) -> tuple[dict, dict]:
+                   seed: dict[int, np.ndarray] | None, lp_route: str = "colgen") -> tuple[dict, dict]:
     """One connected component solved in an executor worker (HiGHS); groups in component ids."""
     clock = _Clock()
     g = ConflictGraph(sub_program.n, I, J, sub_program.labels, None)
     res = _solve_component(sub_program, g, np.arange(sub_program.n), sub_program.group_limit,
                            lambda p: HighsGroupLP(p), init_triples, top, tol, clock,
-                           time.perf_counter(), time_limit, use_flow, seed, pricing)
+                           time.perf_counter(), time_limit, use_flow, seed, lp_route)
     return res, clock.t
 
 
@@ -241,7 +248,7 @@ def classifier_upper(g: ConflictGraph, program: GroupLP, q: np.ndarray, L: int, 
 def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                      make_solver: SolverFactory, init_triples: bool, top: int | None, tol: float,
                      clock: _Clock, start: float, time_limit: float | None, use_flow: bool = True,
-                     seed: dict[int, np.ndarray] | None = None, pricing: bool = True) -> dict:
+                     seed: dict[int, np.ndarray] | None = None, lp_route: str = "colgen") -> dict:
     t0 = time.perf_counter()
     sub, _ = g.induced(vs)
     if program.norm == 2 and sub.dist is None:         # lengths measured lazily by separation
@@ -270,8 +277,22 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                 return {"value": pf.value, "q": pf.q, "groups": allg, "w": pf.w, "rounds": 0,
                         "timed_out": stopped, "interrupted": halted, "flow": 1}
             first = select(viol, vs.size, top)
+            if lp_route == "local" and vs.size >= LOCAL_MIN:
+                try:
+                    loc = solve_local(sub, Xc, program.weights[vs], program.eps, program.norm, Lc, pf, first,
+                                      tol, None if time_limit is None else start + time_limit, clock=clock)
+                except (DeadlineReached, KeyboardInterrupt, SolverFailed) as exc:
+                    if isinstance(exc, SolverFailed) and "time limit" not in (exc.status or "").lower():
+                        raise
+                    allg = GroupSet.from_rows(vs[sub.pairs()])   # the pair value: a certified lower bound
+                    return {"value": pf.value, "q": pf.q, "groups": allg, "w": pf.w, "rounds": 1,
+                            "timed_out": True, "interrupted": isinstance(exc, KeyboardInterrupt), "flow": 0}
+                if loc is not None:
+                    loc["groups"] = GroupSet(loc["groups"].indptr, vs[loc["groups"].indices],
+                                             loc["groups"].cost)
+                    return loc
     # column generation (pf known): start from the flow's support and tight pairs, price the rest
-    colgen = pf is not None and pricing
+    colgen = pf is not None and lp_route != "full"
     ws = _WorkingSet(make_solver(program.weights[vs]), sub if colgen else None)
     if colgen:
         ws.add_pairs(initial_pairs(sub, pf, tol))

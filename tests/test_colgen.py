@@ -27,7 +27,7 @@ def _needs_lp(n_wanted=3, eps=0.7):
     for seed in range(60):
         X, y = _blobs(seed)
         prog = GroupLP(X, y, np.full(y.size, 1 / y.size), eps, 2.0, 4, None)
-        full = cutting_plane.solve(prog, pricing=False)
+        full = cutting_plane.solve(prog, lp_route="full")
         if full.info["components_by_flow"] < full.info["components"]:
             out.append((prog, full))
         if len(out) == n_wanted:
@@ -37,7 +37,7 @@ def _needs_lp(n_wanted=3, eps=0.7):
 
 def test_column_generation_equals_the_full_lp():
     for prog, full in _needs_lp():
-        cg = cutting_plane.solve(prog)                                 # pricing=True is the default
+        cg = cutting_plane.solve(prog, lp_route="colgen")
         assert cg.status == full.status == "optimal"
         assert abs(cg.value - full.value) <= 1e-9
         # an independent reference: every admissible group given to the LP at once
@@ -134,3 +134,31 @@ def test_sweep_eps_left_unsolved_keeps_the_lower_bound_of_a_smaller_eps(monkeypa
     assert first.status == "optimal" and abs(first.value - exact[0].value) <= 1e-12
     assert second.status == "interval" and second.lower == first.value > 0
     assert second.lower <= exact[1].value <= second.upper
+
+
+def test_local_region_route_equals_the_full_lp(monkeypatch):
+    from robustdsl.solvers import local_lp
+
+    monkeypatch.setattr(cutting_plane, "LOCAL_MIN", 1)
+    monkeypatch.setattr(local_lp, "MAX_FRACTION", 1.0)   # small components: never fall back
+    regions = []
+
+    def spy(*a, **k):
+        out = local_lp.solve_local(*a, **k)
+        regions.append(out["region"])
+        return out
+    monkeypatch.setattr(cutting_plane, "solve_local", spy)
+    for prog, full in _needs_lp(3):
+        loc = cutting_plane.solve(prog, lp_route="local")
+        assert loc.status == "optimal" and abs(loc.value - full.value) <= 1e-9
+        assert cutting_plane.violated_pairs(loc.graph, loc.q).size == 0
+        load = np.zeros(prog.n)                                     # the primal is feasible
+        np.add.at(load, loc.groups.indices, np.repeat(loc.w, loc.groups.sizes))
+        assert np.all(load <= prog.weights * (1 + 1e-9)) and np.all(loc.w >= 0)
+        gain = float(np.dot(loc.w, loc.groups.sizes - 1))
+        assert abs(gain - full.value) <= 1e-9
+        sol = make_problem(prog.X, prog.labels, prog.eps).solve("highs")   # certified end to end
+        assert abs(sol.value - full.value) <= 1e-9
+    assert len(regions) >= 3 and min(regions) < prog.n              # the region route answered
+    with pytest.raises(Exception, match="lp_route"):
+        cutting_plane.solve(prog, lp_route="nope")
