@@ -81,22 +81,43 @@ def test_interval_at_a_tiny_time_limit_is_valid_and_at_least_the_pair_value(limi
         assert sol.lower - 1e-12 <= full.value <= sol.upper + 1e-12
 
 
+def _risk_by_brute_force(X, y, q, eps, att):
+    """f* from q at every atom (all samples checked), rest to the nearest of the atom's location
+    sources and the samples with q > 0 inside the ball."""
+    Z = att.points
+    D = np.sqrt(((Z[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    K = int(y.max()) + 1
+    F = np.zeros((Z.shape[0], K))
+    for k in range(K):
+        F[:, k] = np.where((D <= eps) & (y == k)[None, :], q[None, :], 0.0).max(1)
+    F /= np.maximum(1.0, F.sum(1, keepdims=True))
+    same = (Z[:, None, :] == Z[None, :, :]).all(-1)                   # atoms at one location
+    src = np.zeros((Z.shape[0], X.shape[0]), bool)
+    src[np.nonzero(same)[0], att.source[np.nonzero(same)[1]]] = True
+    allowed = src | ((D <= eps) & (q > 0)[None, :])
+    near = np.where(allowed, D, np.inf).argmin(1)
+    F[np.arange(Z.shape[0]), y[near]] += 1.0 - F.sum(1)
+    return float(np.dot(att.masses, 1 - F[np.arange(Z.shape[0]), att.label_index]))
+
+
 @pytest.mark.parametrize("seed,eps", [(0, 0.3), (1, 0.4), (2, 0.5), (3, 0.35)])
-def test_sparse_classifier_risk_equals_the_dense_classifier(seed, eps):
+def test_sparse_classifier_risk_equals_brute_force(seed, eps, monkeypatch):
+    from robustdsl.solvers import group_certificate
+
     X, y = _blobs(seed, n=90, K=3, d=4, spread=0.8)
     sol = make_problem(X, y, eps).solve("highs")
     att, q = sol.attack, sol.q
-    P = Classifier(X, y, q, eps, 2.0, (0, 1, 2))(att.points)
-    dense = float(np.dot(att.masses, 1 - P[np.arange(P.shape[0]), att.label_index]))
+    assert (att.group >= 0).any() and (att.group < 0).any()           # merged and unmoved atoms
     from robustdsl.solvers.pairs import conflict_pairs
     I, J, _ = conflict_pairs(X, y, 2 * eps, 2.0)
-    g = conflict_graph_from_pairs(X, y, eps, 2.0, np.arange(y.size), I, J)
+    g = conflict_graph_from_pairs(X, y, eps, 2.0, np.flatnonzero(q > 0), I, J, either=True)
     sparse = sparse_classifier_risk(X, y, q, eps, 2.0, att, g)
-    assert (att.group >= 0).any() and (att.group < 0).any()           # merged and unmoved atoms
-    assert abs(sparse - dense) <= 1e-12
+    ref = _risk_by_brute_force(X, y, q, eps, att)
+    assert abs(sparse - ref) <= 1e-12
+    monkeypatch.setattr(group_certificate, "_sparse_pays", lambda *a: True)
     cert = sol.certificate()
     assert cert.ok and cert.checks["classifier_evaluation"] == "sparse"
-    assert abs(cert.checks["classifier_risk_on_attack"] - dense) <= 1e-12
+    assert abs(cert.checks["classifier_risk_on_attack"] - ref) <= 1e-12
 
 
 def test_sparse_classifier_same_class_search():
