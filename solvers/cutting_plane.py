@@ -156,13 +156,18 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                 clock.t[k] = clock.t.get(k, 0.0) + v
         elif interrupted or (remaining is not None and remaining <= 0):
             timed_out = True
-            comp_res = _pair_bound(program, g, vs) if pair_flow else None
+            comp_res = _pair_bound(program, g, vs) if pair_flow and not interrupted else None
             if comp_res is None:
                 q[vs] = 0.0
                 continue
         else:
-            comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
-                                        clock, start, time_limit, pair_flow, seeds.get(c), lp_route)
+            try:
+                comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
+                                            clock, start, time_limit, pair_flow, seeds.get(c), lp_route)
+            except KeyboardInterrupt:  # Ctrl-C outside the LP loop (flow, separation): the component counts 0
+                timed_out = interrupted = True
+                q[vs] = 0.0
+                continue
         lower += comp_res["value"]
         q[vs] = comp_res["q"]
         parts.append(comp_res["groups"])

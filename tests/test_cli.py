@@ -121,7 +121,7 @@ def test_demo_quick_with_fake_rule(tmp_path, fake, capsys):
         assert run["eps"] == list(DEMO_QUICK["grid"][run["norm"]]) and run["monotone_in_L"]
         assert [c["label"] for c in run["curves"]] == ["AT_2", "AT_3", "AT"]
         for c in run["curves"]:
-            assert c["value"] == [fake_value(e, 3, c["max_group_size"]) for e in run["eps"]]
+            assert c["value"] == [fake_value(e, len(DEMO_CLASSES), c["max_group_size"]) for e in run["eps"]]
     assert (out / "demo.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -174,6 +174,7 @@ import json, sys
 sys.path.insert(0, {tests!r})
 from test_interrupt import instance, problem
 from robustdsl.errors import TimeLimitReached
+problem(*instance(n=12, d=2, K=3, seed=1), eps=0.3).solve()  # warm-up: every solver module imported
 p = problem(*instance(n=800, d=5, K=5, seed=0), eps=0.8)
 print("start", flush=True)
 try:
@@ -184,13 +185,15 @@ except TimeLimitReached as exc:
 """
 
 
-def test_sigint_during_an_unpatched_long_solve():
-    """No instrumentation: Ctrl-C 1.5 s into a solve that would run for minutes."""
+@pytest.mark.parametrize("delay", [0.4, 1.5])
+def test_sigint_during_an_unpatched_long_solve(delay):
+    """No instrumentation: Ctrl-C `delay` s into a solve that would run for minutes (early: the pair
+    flow / first separation; later: the LP loop)."""
     proc = subprocess.Popen([sys.executable, "-c", CHILD_REAL.format(tests=str(ROOT / "tests"))],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert proc.stdout.readline().startswith("start")
-        time.sleep(1.5)
+        time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
