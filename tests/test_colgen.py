@@ -183,3 +183,14 @@ def test_local_region_route_equals_the_full_lp(monkeypatch):
     assert len(regions) >= 3 and min(regions) < prog.n              # the region route answered
     with pytest.raises(Exception, match="lp_route"):
         cutting_plane.solve(prog, lp_route="nope")
+
+
+def test_rule_option_lp_route():
+    from robustdsl.errors import InvalidInput
+
+    for prog, full in _needs_lp(1):
+        prob = make_problem(prog.X, prog.labels, prog.eps)
+        vals = [prob.solve("highs", lp_route=r).value for r in ("colgen", "full", "local")]
+        assert max(vals) - min(vals) <= 1e-9 and abs(vals[0] - full.value) <= 1e-9
+        with pytest.raises(InvalidInput, match="lp_route"):
+            prob.solve("highs", lp_route="fast")
