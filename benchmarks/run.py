@@ -200,7 +200,7 @@ def sweep_stage(Xw, yw, grid, norm, args) -> dict:
     try:
         with Meter(args.trace) as m:
             sols = solve_curve(Xw, yw, list(grid), norm, device=args.device, progress=args.progress,
-                               time_limit=args.time_limit)
+                               time_limit=args.time_limit, lp_route=args.lp_route)
     except RobustDSLError as exc:
         return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
     per_eps = [{"eps": float(e), "value": s.value, "lower": s.lower, "upper": s.upper,
@@ -278,6 +278,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-group-size", type=lambda s: None if s == "exact" else int(s), nargs="+",
                    default=[None], help="'exact' (default) and/or truncation degrees L")
     p.add_argument("--time-limit", type=float)
+    p.add_argument("--lp-route", default="colgen", choices=["colgen", "full", "local"],
+                   help="how the group LP of a component runs after the flow (solvers.cutting_plane)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--skip-solve", action="store_true", help="only the pair and floor stages")
     p.add_argument("--sweep", action="store_true",

@@ -25,12 +25,13 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from tqdm.auto import tqdm
 
-from robustdsl.errors import SolverFailed
+from robustdsl.errors import InvalidInput, SolverFailed
 from robustdsl.ir import GroupLP, GroupSet
 
 from .ball_groups import group_test
 from .cliques import ConflictGraph, enumerate_cliques
 from .interval_bounds import neighbour_bound
+from .local_lp import solve_local
 from .lp_highs import HighsGroupLP
 from .pair_flow import pair_flow as solve_pair_flow
 from .pairs import conflict_pairs
@@ -38,6 +39,7 @@ from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
 
 SolverFactory = Callable[[np.ndarray], object]
+LOCAL_MIN = 2000          # smallest component for lp_route="local" (region around its violations)
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,7 +104,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
           top: int | None = None, tol: float = TOL, limits: dict | None = None,
           graph: ConflictGraph | None = None, seed: dict[int, np.ndarray] | None = None,
           executor=None, device: str = "cpu", pair_flow: bool = True,
-          parallel_min: int = 256) -> GroupSolve:
+          parallel_min: int = 256, lp_route: str = "colgen") -> GroupSolve:
     """AT (or AT_L) of the program; see the module docstring.
 
     limits: max_pairs / max_bytes of the pair search; graph: the conflict graph if already known
@@ -111,7 +113,14 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     and the executor also solves every component of at least `parallel_min` samples (default
     HiGHS solver only; results merged in component order, so the answer equals the serial one);
     pair_flow: solve the pair level by integer max-flow first (uniform or integral-ratio
-    weights) and call the LP only if separation finds a violated group."""
+    weights) and call the LP only if separation finds a violated group; lp_route: how the LP then
+    runs: 'colgen' (default) starts from the flow's support and tight pairs and prices the other
+    pair columns with the LP duals (column generation), 'local' first solves on a growing region
+    around the violations with the flow fixed elsewhere (solvers.local_lp; components of at least
+    LOCAL_MIN samples; exact, but measured slower on MNIST: many warm rounds), falling back to
+    'colgen'; 'full' gives HiGHS every pair from the start."""
+    if lp_route not in ("local", "colgen", "full"):
+        raise InvalidInput("lp_route", f"got {lp_route!r}", "'local', 'colgen' or 'full'")
     farm = executor is not None and make_solver is None
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
@@ -135,7 +144,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                     _component_job, GroupLP(program.X[vs], program.labels[vs], program.weights[vs],
                                             program.eps, program.norm, program.n_classes,
                                             program.max_group_size),
-                    sub.I, sub.J, init_triples, top, tol, time_limit, pair_flow, seeds.get(c))
+                    sub.I, sub.J, init_triples, top, tol, time_limit, pair_flow, seeds.get(c), lp_route)
     bar = tqdm(members, desc="group LP components", disable=not progress, unit="comp")
     for c, vs in enumerate(bar):
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
@@ -147,12 +156,14 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                 clock.t[k] = clock.t.get(k, 0.0) + v
         elif interrupted or (remaining is not None and remaining <= 0):
             timed_out = True
-            q[vs] = 0.0
-            continue
+            comp_res = _pair_bound(program, g, vs) if pair_flow and not interrupted else None
+            if comp_res is None:
+                q[vs] = 0.0
+                continue
         else:
             try:
                 comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
-                                            clock, start, time_limit, pair_flow, seeds.get(c))
+                                            clock, start, time_limit, pair_flow, seeds.get(c), lp_route)
             except KeyboardInterrupt:  # Ctrl-C outside the LP loop (flow, separation): the component counts 0
                 timed_out = interrupted = True
                 q[vs] = 0.0
@@ -171,7 +182,8 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     upper = lower
     if timed_out:  # the neighbour bound is one pass over the edges: the deadline is kept
         t0 = time.perf_counter()
-        upper = neighbour_bound(g, program.weights, q, L)
+        trivial = float(program.weights.sum()) * (1.0 - 1.0 / program.n_classes)  # uniform f
+        upper = min(neighbour_bound(g, program.weights, q, L), trivial)
         clock.add("separation", t0)
     status = "interval" if timed_out else ("optimal" if program.exact else "lower_bound")
     info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size),
@@ -185,15 +197,27 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                       graph=g, max_size=L, backend=backend, info=info, timings=dict(clock.t))
 
 
+def _pair_bound(program: GroupLP, g: ConflictGraph, vs: np.ndarray) -> dict | None:
+    """A component reached after the time limit: its pair LP by max-flow (AT_2 <= AT of the
+    component, a certified lower bound; the flow is cheap beside the LP), or None if p is not
+    integral-scalable."""
+    sub, _ = g.induced(vs)
+    pf = solve_pair_flow(vs.size, sub.I, sub.J, program.weights[vs])
+    if pf is None:
+        return None
+    return {"value": pf.value, "q": pf.q, "groups": GroupSet.from_rows(vs[sub.pairs()]), "w": pf.w,
+            "rounds": 0, "timed_out": True, "flow": 0}
+
+
 def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_triples: bool,
                    top: int | None, tol: float, time_limit: float | None, use_flow: bool,
-                   seed: dict[int, np.ndarray] | None) -> tuple[dict, dict]:
+                   seed: dict[int, np.ndarray] | None, lp_route: str = "colgen") -> tuple[dict, dict]:
     """One connected component solved in an executor worker (HiGHS); groups in component ids."""
     clock = _Clock()
     g = ConflictGraph(sub_program.n, I, J, sub_program.labels, None)
     res = _solve_component(sub_program, g, np.arange(sub_program.n), sub_program.group_limit,
                            lambda p: HighsGroupLP(p), init_triples, top, tol, clock,
-                           time.perf_counter(), time_limit, use_flow, seed)
+                           time.perf_counter(), time_limit, use_flow, seed, lp_route)
     return res, clock.t
 
 
@@ -229,7 +253,7 @@ def classifier_upper(g: ConflictGraph, program: GroupLP, q: np.ndarray, L: int, 
 def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                      make_solver: SolverFactory, init_triples: bool, top: int | None, tol: float,
                      clock: _Clock, start: float, time_limit: float | None, use_flow: bool = True,
-                     seed: dict[int, np.ndarray] | None = None) -> dict:
+                     seed: dict[int, np.ndarray] | None = None, lp_route: str = "colgen") -> dict:
     t0 = time.perf_counter()
     sub, _ = g.induced(vs)
     if program.norm == 2 and sub.dist is None:         # lengths measured lazily by separation
@@ -242,7 +266,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
         pf = solve_pair_flow(vs.size, sub.I, sub.J, program.weights[vs])
         if pf is not None:
             t0 = clock.add("flow", t0)
-            viol, stopped = None, False
+            viol, stopped, halted = None, False, False
             if Lc > 2:
                 try:
                     viol = violated_groups(sub, Xc, pf.q, program.eps, program.norm, Lc, tol=tol,
@@ -250,18 +274,39 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                                            deadline=None if time_limit is None else start + time_limit)
                 except DeadlineReached:                # the pair value stays a valid lower bound
                     stopped = True
+                except KeyboardInterrupt:              # Ctrl-C: likewise, flagged as interrupted
+                    stopped = halted = True
                 t0 = clock.add("separation", t0)
             if stopped or viol is None or viol.count == 0:  # no violated group: the pair value is exact
                 allg = GroupSet.from_rows(vs[sub.pairs()])
                 return {"value": pf.value, "q": pf.q, "groups": allg, "w": pf.w, "rounds": 0,
-                        "timed_out": stopped, "flow": 1}
+                        "timed_out": stopped, "interrupted": halted, "flow": 1}
             first = select(viol, vs.size, top)
-    ws = _WorkingSet(make_solver(program.weights[vs]))
-    init = {2: sub.pairs()}
-    if init_triples and Lc >= 3:
-        init = enumerate_cliques(sub, 3, keep=group_test(Xc, program.eps, program.norm))
-    for rows in init.values():
-        ws.add(rows)
+            if lp_route == "local" and vs.size >= LOCAL_MIN:
+                try:
+                    loc = solve_local(sub, Xc, program.weights[vs], program.eps, program.norm, Lc, pf, first,
+                                      tol, None if time_limit is None else start + time_limit, clock=clock)
+                except (DeadlineReached, KeyboardInterrupt, SolverFailed) as exc:
+                    if isinstance(exc, SolverFailed) and "time limit" not in (exc.status or "").lower():
+                        raise
+                    allg = GroupSet.from_rows(vs[sub.pairs()])   # the pair value: a certified lower bound
+                    return {"value": pf.value, "q": pf.q, "groups": allg, "w": pf.w, "rounds": 1,
+                            "timed_out": True, "interrupted": isinstance(exc, KeyboardInterrupt), "flow": 0}
+                if loc is not None:
+                    loc["groups"] = GroupSet(loc["groups"].indptr, vs[loc["groups"].indices],
+                                             loc["groups"].cost)
+                    return loc
+    # column generation (pf known): start from the flow's support and tight pairs, price the rest
+    colgen = pf is not None and lp_route != "full"
+    ws = _WorkingSet(make_solver(program.weights[vs]), sub if colgen else None)
+    if colgen:
+        ws.add_pairs(initial_pairs(sub, pf, tol))
+    else:
+        init = {2: sub.pairs()}
+        if init_triples and Lc >= 3:
+            init = enumerate_cliques(sub, 3, keep=group_test(Xc, program.eps, program.norm))
+        for rows in init.values():
+            ws.add(rows)
     if seed:
         ws.add_closed({k: r for k, r in seed.items() if 3 <= k <= Lc})
     if first:
@@ -283,6 +328,12 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                     break
                 raise
             t0 = clock.add("lp", t0)
+            if colgen:
+                priced = ws.add_pairs(violated_pairs(sub, res.q, tol))
+                t0 = clock.add("pricing", t0)
+                if priced:
+                    rounds += 1
+                    continue
             if Lc <= 2:
                 break
             viol = violated_groups(sub, Xc, res.q, program.eps, program.norm, Lc, tol=tol, first_level=True,
@@ -305,11 +356,11 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
         t0 = clock.add("groups", t0)
     allg = GroupSet.concat([GroupSet.from_rows(vs[r]) for r in ws.columns])
     w = np.zeros(allg.n_groups)
+    if pf is not None and (res is None or (timed_out and pf.value > res.value)):
+        # the pair LP (flow) solved: its value bounds AT from below (a restricted LP may be lower)
+        return {"value": pf.value, "q": pf.q, "groups": GroupSet.from_rows(vs[sub.pairs()]), "w": pf.w,
+                "rounds": rounds, "timed_out": True, "interrupted": interrupted, "flow": 0}
     if res is None:
-        if pf is not None:        # the pair LP (flow) solved: its value bounds AT from below
-            w[:pf.w.size] = pf.w  # the pairs are the first columns of the working set
-            return {"value": pf.value, "q": pf.q, "groups": allg, "w": w, "rounds": rounds,
-                    "timed_out": True, "interrupted": interrupted, "flow": 0}
         return {"value": 0.0, "q": np.zeros(vs.size), "groups": allg, "w": w, "rounds": rounds,
                 "timed_out": True, "interrupted": interrupted, "flow": 0}
     w[:res.w.size] = res.w
@@ -322,13 +373,43 @@ def _void(a: np.ndarray) -> np.ndarray:
     return a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()
 
 
-class _WorkingSet:
-    """The groups given to the LP solver: `columns` in insertion order, `have` by size (dedup)."""
+def initial_pairs(g: ConflictGraph, pf, tol: float = TOL) -> np.ndarray:
+    """Edge ids of the first pair columns of column generation: the flow's support (w > 0) and the
+    pairs tight for its dual (q_u + q_v >= 1 - tol); every other pair has reduced cost < 0 at the
+    pair optimum and enters only if pricing asks for it."""
+    return np.flatnonzero((pf.w > 0) | (pf.q[g.I] + pf.q[g.J] >= 1.0 - tol))
 
-    def __init__(self, solver) -> None:
+
+def violated_pairs(g: ConflictGraph, q: np.ndarray, tol: float = TOL) -> np.ndarray:
+    """Pricing of the pair columns: edge ids with q_u + q_v > 1 + tol (the dual constraint of the
+    pair is violated, i.e. its column has a positive reduced gain in (P)). One vectorised pass."""
+    return np.flatnonzero(q[g.I] + q[g.J] > 1.0 + tol)
+
+
+class _WorkingSet:
+    """The groups given to the LP solver: `columns` in insertion order, `have` by size (dedup).
+
+    With a graph (column generation), the pairs are a priced subset of its edges, tracked by a mask
+    over the edge ids, and every group enters with all its sub-pairs (downward closure down to 2)."""
+
+    def __init__(self, solver, graph: ConflictGraph | None = None) -> None:
         self.solver = solver
         self.columns: list[np.ndarray] = []
         self.have: dict[int, np.ndarray] = {}
+        self.graph = graph
+        self.pair_in = None if graph is None else np.zeros(graph.I.size, bool)
+
+    def add_pairs(self, edges: np.ndarray) -> int:
+        """Add the graph's edges `edges` (ids) not yet present; return how many were new."""
+        edges = np.unique(edges)
+        edges = edges[~self.pair_in[edges]]
+        if edges.size == 0:
+            return 0
+        self.pair_in[edges] = True
+        rows = np.stack([self.graph.I[edges], self.graph.J[edges]], 1)
+        self.columns.append(rows)
+        self.solver.add_groups(GroupSet.from_rows(rows))
+        return int(edges.size)
 
     def add(self, rows: np.ndarray) -> int:
         """Add the rows (one size) not yet present; return how many were new."""
@@ -349,11 +430,20 @@ class _WorkingSet:
     def add_closed(self, new: dict[int, np.ndarray]) -> int:
         """Add the new groups with all their sub-groups of size >= 3 (downward closure)."""
         by_size: dict[int, list[np.ndarray]] = {}
+        low = 3 if self.graph is None else 2
         for k, rows in new.items():
-            for s in range(3, k + 1):
+            for s in range(low, k + 1):
                 for cols in itertools.combinations(range(k), s):
                     by_size.setdefault(s, []).append(rows[:, list(cols)])
-        return sum(self.add(np.concatenate(by_size[s])) for s in sorted(by_size))
+        added = 0
+        if 2 in by_size:
+            pairs = np.concatenate(by_size.pop(2))
+            pos = self.graph.edge_pos(pairs[:, 0], pairs[:, 1])
+            if np.any(pos < 0):
+                raise SolverFailed("a group of the working set is not a clique of the conflict graph",
+                                   status="inconsistent groups", backend=getattr(self.solver, "backend", None))
+            added += self.add_pairs(pos)
+        return added + sum(self.add(np.concatenate(by_size[s])) for s in sorted(by_size))
 
 
 def all_admissible_groups(program: GroupLP) -> GroupSet:

@@ -46,7 +46,8 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     executor: a concurrent.futures.Executor for the distance blocks (processes, or Dask through
     `client.get_executor()`); device: torch device of the screening ('cpu', 'cuda');
     time_limit: seconds for the whole curve (an unfinished eps gets status 'interval', the later
-    ones are not solved and get lower 0, the trivial upper bound); warm: seed each working set
+    ones are not solved and get the largest certified lower bound of a smaller eps and the trivial
+    upper bound); warm: seed each working set
     from the previous eps; max_bytes: memory of one distance block; cp_options: passed to
     cutting_plane.solve (e.g. parallel_min: smallest component sent to the executor).
     """
@@ -76,7 +77,7 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
                              progress=progress, distances="screened", **kw)
     shared = time.perf_counter() - t0
     out: dict = {}
-    seed = None
+    seed, floor = None, 0.0
     for i in np.argsort(grid, kind="stable"):
         e = float(grid[i])
         program = GroupLP(X, lab, p, e, float(norm), K, max_group_size)
@@ -86,13 +87,14 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
         t_filter = time.perf_counter() - t0
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
         if left is not None and left <= 0:
-            out[int(i)] = _unsolved(program, classes)
+            out[int(i)] = _unsolved(program, classes, floor)
             continue
         res = cutting_plane.solve(program, graph=graph, seed=seed if warm else None, time_limit=left,
                                   progress=progress, executor=executor, **cp_options)
         res.timings["distances"] = t_filter + (shared if not out else 0.0)
         sol = solution_from(program, res, classes, certify)
         out[int(i)] = sol
+        floor = max(floor, sol.lower)          # AT is non-decreasing in eps: a lower bound for the rest
         if res.status != "interval":
             seed = _bigger_groups(res.groups)
     return [out[i] for i in range(grid.size)]
@@ -108,11 +110,12 @@ def _bigger_groups(groups) -> dict[int, np.ndarray]:
     return out
 
 
-def _unsolved(program, classes):
-    """A Solution for an eps the time limit left unsolved: the trivial certified interval."""
+def _unsolved(program, classes, lower: float = 0.0):
+    """A Solution for an eps the time limit left unsolved: [the certified lower bound of a smaller
+    eps (AT is monotone in eps), the trivial upper bound mass (1 - 1/K)]."""
     from robustdsl.solution import Solution
 
     mass = float(program.weights.sum())
-    return Solution(value=0.0, lower=0.0, upper=mass * (1.0 - 1.0 / program.n_classes),
+    return Solution(value=lower, lower=lower, upper=mass * (1.0 - 1.0 / program.n_classes),
                     status="interval", backend="highs", rule="group_lp_ball",
                     timings={}, info={"reason": "time limit reached before this eps"})

@@ -10,7 +10,9 @@ Options: max_group_size (None = exact; L < K gives AT_L, status 'lower_bound'), 
 certify (default True: re-check with the independent certificate, CertificateFailed if it fails),
 init_triples (start the working set from all admissible triples), max_pairs / max_bytes (limits of
 the conflict-pair search, ResourceLimit beyond them), executor (a concurrent.futures.Executor for
-the distance blocks), device ('cpu' or 'cuda' for the screening). Ctrl-C during the cutting-plane
+the distance blocks), device ('cpu' or 'cuda' for the screening), lp_route ('colgen' default:
+pair columns priced by the LP duals; 'full': every pair at once; 'local': region LP around the
+violations, see solvers.cutting_plane.solve). Ctrl-C during the cutting-plane
 loop raises TimeLimitReached carrying the certified interval found so far (and the interval Solution).
 """
 from __future__ import annotations
@@ -32,7 +34,7 @@ from . import register
 from .base import LoweringRule
 
 OPTIONS = ("backend", "max_group_size", "time_limit", "progress", "certify", "init_triples",
-           "max_pairs", "max_bytes", "executor", "device")
+           "max_pairs", "max_bytes", "executor", "device", "lp_route")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ def _options(options: dict) -> dict:
     dev = out.get("device", "cpu")
     if not isinstance(dev, str) or not (dev == "cpu" or dev.startswith("cuda")):
         raise InvalidInput("device", f"got {dev!r}", "'cpu' or 'cuda[:N]'")
+    route = out.get("lp_route", "colgen")
+    if route not in ("colgen", "full", "local"):
+        raise InvalidInput("lp_route", f"got {route!r}", "'colgen', 'full' or 'local'")
     for key in ("progress", "certify", "init_triples"):
         if key in out and not isinstance(out[key], bool):
             raise InvalidInput(key, f"expected True or False, got {out[key]!r}")
@@ -130,7 +135,8 @@ class GroupLPBallRule(LoweringRule):
                                       init_triples=bool(opts.get("init_triples", False)),
                                       limits={k: opts[k] for k in ("max_pairs", "max_bytes")
                                               if opts.get(k) is not None},
-                                      executor=opts.get("executor"), device=opts.get("device", "cpu"))
+                                      executor=opts.get("executor"), device=opts.get("device", "cpu"),
+                                      lp_route=opts.get("lp_route", "colgen"))
         return program, raw, bool(opts.get("certify", True))
 
     def export(self, program: GroupLP, path, fmt: str, options: dict) -> None:
