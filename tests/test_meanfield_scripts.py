@@ -30,7 +30,7 @@ def test_benchmark_quick_json(tmp_path):
     bench = _load("benchmarks/meanfield.py")
     out = tmp_path / "b.json"
     res = bench.main(["--quick", "--dims", "2", "--n", "30", "--width", "16", "--m", "2", "--steps", "20",
-                      "--gap-iters", "20", "--mm-size", "256", "--out", str(out)])
+                      "--gap-iters", "20", "--gap-rounds", "3", "--mm-size", "256", "--out", str(out)])
     data = json.loads(out.read_text())
     assert data == res
     (w,) = data["workloads"]
