@@ -89,6 +89,37 @@ def run_method(game: ParticleGame, method: str, evals: int, args) -> dict:
             "grad_evals_per_second": res.state.grad_evals / res.seconds, **gaps}
 
 
+def _ratios(w: dict) -> None:
+    """gda's gap over wfr's (gap = the lower estimate sup_value - inf_value) for each averaging."""
+    by = {r["method"]: r for r in w["results"]}
+    if "wfr" in by and "gda" in by:
+        for key in ("gap_avg", "gap_avg_tail", "gap_last"):
+            w[f"gda_over_wfr_{key}"] = by["gda"][key]["gap"] / max(by["wfr"][key]["gap"], 1e-300)
+
+
+def merge(paths: list[str]) -> dict:
+    """One report from runs split by method (each run under the 10-minute limit): workloads of equal
+    (n, m, width, d, grad_evals) are joined, their per-run machine and config kept beside the rows."""
+    out: dict = {"merged_from": [], "workloads": []}
+    index: dict = {}
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        out["merged_from"].append({"file": Path(path).name, "machine": data["machine"], "config": data["config"]})
+        for w in data["workloads"]:
+            key = tuple(w[k] for k in ("n", "m", "width", "d", "grad_evals"))
+            for r in w["results"]:
+                r["matmul_gflops"] = [w["matmul_gflops_before"], w["matmul_gflops_after"]]
+                r["source"] = Path(path).name
+            if key in index:
+                index[key]["results"].extend(w["results"])
+            else:
+                index[key] = {k: w[k] for k in ("n", "m", "width", "d", "grad_evals")} | {"results": list(w["results"])}
+                out["workloads"].append(index[key])
+    for w in out["workloads"]:
+        _ratios(w)
+    return out
+
+
 def _clean(x):
     """Strict JSON: non-finite floats become the strings 'inf', '-inf', 'nan'."""
     if isinstance(x, dict):
@@ -128,7 +159,14 @@ def main(argv=None) -> dict:
     ap.add_argument("--mm-size", dest="mm_size", type=int, default=2048, help="size of the torch.mm probe")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--out", default=None, help="write the JSON here (also printed)")
+    ap.add_argument("--merge", nargs="+", default=None, help="join these result files into --out, run nothing")
     args = ap.parse_args(argv)
+    if args.merge:
+        text = json.dumps(_clean(merge(args.merge)), indent=2, sort_keys=True, allow_nan=False)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+        print(text)
+        return json.loads(text)
     if args.threads:
         torch.set_num_threads(args.threads)
     n = args.n or (200 if args.quick else 1000)
@@ -154,10 +192,7 @@ def main(argv=None) -> dict:
             r["fraction_of_matmul_with_elementwise"] = (per_step + elem) * r["steps_per_second"] / 1e9 / max(mm, mm_after)
         w = {"n": n, "m": args.m, "width": K, "d": d, "grad_evals": evals,
              "matmul_gflops_before": mm, "matmul_gflops_after": mm_after, "results": rows}
-        by = {r["method"]: r for r in rows}
-        if "wfr" in by and "gda" in by:
-            for key in ("gap_avg", "gap_avg_tail", "gap_last"):
-                w[f"gda_over_wfr_{key}"] = by["gda"][key]["gap"] / max(by["wfr"][key]["gap"], 1e-300)
+        _ratios(w)
         out["workloads"].append(w)
         print(json.dumps(_clean(w), indent=1), file=sys.stderr)
         text = json.dumps(_clean(out), indent=2, sort_keys=True, allow_nan=False)

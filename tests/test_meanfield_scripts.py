@@ -37,8 +37,22 @@ def test_benchmark_quick_json(tmp_path):
     assert [r["method"] for r in w["results"]] == ["wfr", "gda", "wrm"]
     for r in w["results"]:
         assert r["grad_evals"] == 20 and r["steps_per_second"] > 0 and 0 < r["fraction_of_matmul"]
-        g = r["gap_avg"]
-        assert g["sup_value"] >= g["U_value"] - 1e-9 >= g["inf_value"] - 2e-9
+        assert r["fraction_of_matmul_with_elementwise"] > r["fraction_of_matmul"]
+        for key in ("gap_avg", "gap_avg_tail", "gap_last"):
+            g = r[key]
+            assert g["sup_value"] >= g["U_value"] - 1e-9 >= g["inf_value"] - 2e-9
+            assert g["inf_lower"] <= g["inf_value"] + 1e-12
+    assert w["gda_over_wfr_gap_avg"] == w["results"][1]["gap_avg"]["gap"] / w["results"][0]["gap_avg"]["gap"]
+    # split by method and merged: the same rows and ratios
+    parts = []
+    for meth in ("gda", "wfr"):
+        parts.append(tmp_path / f"{meth}.json")
+        bench.main(["--quick", "--dims", "2", "--n", "30", "--width", "16", "--m", "2", "--steps", "20",
+                    "--gap-iters", "20", "--gap-rounds", "3", "--mm-size", "256", "--methods", meth,
+                    "--out", str(parts[-1])])
+    (mw,) = bench.main(["--merge", *map(str, parts), "--out", str(tmp_path / "m.json")])["workloads"]
+    assert [r["method"] for r in mw["results"]] == ["gda", "wfr"]
+    assert mw["gda_over_wfr_gap_last"] == mw["results"][0]["gap_last"]["gap"] / mw["results"][1]["gap_last"]["gap"]
 
 
 def test_example_quick(tmp_path):
