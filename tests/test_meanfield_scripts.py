@@ -47,8 +47,8 @@ def test_benchmark_quick_json(tmp_path):
     parts = []
     for meth in ("gda", "wfr"):
         parts.append(tmp_path / f"{meth}.json")
-        bench.main(["--quick", "--dims", "2", "--n", "30", "--width", "16", "--m", "2", "--steps", "20",
-                    "--gap-iters", "20", "--gap-rounds", "3", "--mm-size", "256", "--methods", meth,
+        bench.main(["--quick", "--dims", "2", "--n", "20", "--width", "8", "--m", "2", "--steps", "10",
+                    "--gap-iters", "10", "--gap-rounds", "1", "--mm-size", "128", "--methods", meth,
                     "--out", str(parts[-1])])
     (mw,) = bench.main(["--merge", *map(str, parts), "--out", str(tmp_path / "m.json")])["workloads"]
     assert [r["method"] for r in mw["results"]] == ["gda", "wfr"]
