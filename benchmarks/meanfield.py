@@ -89,10 +89,27 @@ def run_method(game: ParticleGame, method: str, evals: int, args) -> dict:
             "grad_evals_per_second": res.state.grad_evals / res.seconds, **gaps}
 
 
+def time_steps(game: ParticleGame, method: str, steps: int, args) -> dict:
+    """Throughput only: `steps` timed steps after 3 warm-up steps (no gap, no history)."""
+    cfg = wfr.WFRConfig(method=method, m=args.m, inner_steps=args.inner_steps, snapshots=args.snapshots,
+                        dtype="float32", device=args.device, seed=args.seed, **_sizes(method, args))
+    s = wfr.init(game, cfg)
+    for _ in range(3):
+        s = wfr.step(s)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        s = wfr.step(s)
+    if args.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    sec = time.perf_counter() - t0
+    return {"method": method, "steps": steps, "seconds": sec, "steps_per_second": steps / sec,
+            "grad_evals_per_second": (s.grad_evals - (3 * (args.inner_steps + 1) if method == "wrm" else 3)) / sec}
+
+
 def _ratios(w: dict) -> None:
     """gda's gap over wfr's (gap = the lower estimate sup_value - inf_value) for each averaging."""
     by = {r["method"]: r for r in w["results"]}
-    if "wfr" in by and "gda" in by:
+    if "wfr" in by and "gda" in by and "gap_avg" in by["wfr"]:
         for key in ("gap_avg", "gap_avg_tail", "gap_last"):
             w[f"gda_over_wfr_{key}"] = by["gda"][key]["gap"] / max(by["wfr"][key]["gap"], 1e-300)
 
@@ -159,6 +176,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--mm-size", dest="mm_size", type=int, default=2048, help="size of the torch.mm probe")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--out", default=None, help="write the JSON here (also printed)")
+    ap.add_argument("--time-steps", dest="time_steps", type=int, default=0,
+                    help="only time this many steps per method (throughput; no gap)")
     ap.add_argument("--merge", nargs="+", default=None, help="join these result files into --out, run nothing")
     args = ap.parse_args(argv)
     if args.merge:
@@ -179,7 +198,8 @@ def main(argv=None) -> dict:
     for d in args.dims:
         game = make_game(n, d, K, args.seed)
         mm = matmul_gflops(args.device, args.mm_size)
-        rows = [run_method(game, meth, evals, args) for meth in args.methods]
+        rows = [time_steps(game, meth, args.time_steps, args) if args.time_steps else run_method(game, meth, evals, args)
+                for meth in args.methods]
         mm_after = matmul_gflops(args.device, args.mm_size)
         for r in rows:   # a wrm step: inner_steps adversary passes + one full pass, one point per sample
             per_step = (step_flops(n, 1, K, d, False) * args.inner_steps + step_flops(n, 1, K, d)
