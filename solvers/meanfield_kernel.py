@@ -19,7 +19,8 @@ from typing import Callable
 
 import torch
 
-_BLOCK_ELEMS = 1 << 18
+_BLOCK_ELEMS = 1 << 18          # CPU: a (block, K) float32 buffer of 1 MiB stays in L2
+_GPU_BLOCK_ELEMS = 1 << 25      # GPU: few, large launches
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Workspace:
     def buffers(self, K: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
         key = (K, dtype, str(device))
         if key not in self._bufs:
-            b = max(1, _BLOCK_ELEMS // K)
+            b = max(1, (_BLOCK_ELEMS if torch.device(device).type == "cpu" else _GPU_BLOCK_ELEMS) // K)
             self._bufs[key] = (torch.empty(b, K, dtype=dtype, device=device),
                                torch.empty(b, K, dtype=dtype, device=device))
         return self._bufs[key]
