@@ -13,6 +13,15 @@ from robustdsl.solvers.meanfield_model import AdversaryMeasure, LearnerMeasure
 from robustdsl.solvers.nash_gap import learner_half
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small tensors on a shared machine: one thread (OpenMP oversubscription costs 10-100x)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _autograd_reference(act, Z, p, c_a, a, B, alpha, Zt, omega):
     """U(pi, nu) built from torch primitives; first variations from its partial derivatives."""
     h = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda s: s}[act]
@@ -67,12 +76,8 @@ def test_column_generation_improves_and_brackets():
                         rounds=r) for r in (1, 15)]
     (v1, lo1, *_), (v15, lo15, *_) = out
     assert v15 <= v1 + 1e-12 and lo15 >= lo1 - 1e-12 and lo15 <= v15 + 1e-12
-    assert v15 < v1 - 1e-4 and v15 - lo15 < v1 - lo1           # the extra columns matter here
-    # an independent feasible learner: a long gradient fit of many atoms to the fixed adversary
-    # cannot go below the Frank-Wolfe lower bound
-    pi = res.adversary_last
-    fit = wfr.run(game, wfr.WFRConfig(m=2, eta=0.5, kappa=1.0, eta_adv=1e-12, kappa_adv=0.0), 1)
-    assert lo15 <= wfr.value(fit.state, res.learner_last, pi) + 1e-12
+    assert v15 < 0.8 * v1                                      # one round was far from the optimum
+    assert v15 - lo15 <= 2e-3 * v15                            # the bracket closes: feasible QP vs FW bound
 
 
 def test_column_generation_closes_for_identity():
