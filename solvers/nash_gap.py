@@ -11,6 +11,9 @@ Learner half: F(nu') = U(pi, nu') is convex; a QP (cvxpy) over weights on a samp
 (extreme a = +-a_max, sampled b, plus nu itself as one column) gives inf_value >= inf F, and the
 Frank-Wolfe inequality inf F >= F(nu0) + min_Theta U_nu' - integral U_nu' d nu0 a lower bound
 (exact for the identity activation, where min_Theta is a closed form; sampled + refined otherwise).
+With rounds > 1 the linear-minimisation atoms are added as columns and the QP re-solved (fully
+corrective Frank-Wolfe): one round leaves the learner half badly under-resolved on networks of
+realistic width (benchmarks/MEANFIELD.md).
 """
 from __future__ import annotations
 
