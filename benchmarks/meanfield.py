@@ -39,10 +39,17 @@ def matmul_gflops(device: str, size: int = 2048, reps: int = 10) -> float:
     return 2 * size ** 3 * reps / (time.perf_counter() - t0) / 1e9
 
 
-def step_flops(n: int, m: int, K: int, d: int) -> float:
-    """FLOPs of the matrix products of one wfr step: S = Xa B^T, Hp (cB), Hp^T (q Xa) and two mat-vecs."""
-    N = n * m
-    return 2.0 * N * K * (d + 1) * 3 + 2.0 * N * K * 2
+def step_flops(n: int, m: int, K: int, d: int, learner: bool = True) -> float:
+    """FLOPs of the matrix products of one step (meanfield_kernel): the (N, d+1) x (d+1, K) pre-activation
+    GEMM, (d, K) x (K, N) for grad_x, (d+1, N) x (N, K) for grad_B, and the mat-vecs P c and q P
+    (an adversary-only pass, wrm's inner steps, skips the last GEMM and mat-vec)."""
+    N, D = n * m, d + 1
+    return 2.0 * N * K * (D + d + 1) + (2.0 * N * K * (D + 1) if learner else 0.0)
+
+
+def step_elementwise(n: int, m: int, K: int) -> float:
+    """Elementwise operations on the (N, K) blocks of one step: a sigmoid (counted as 1) and P - P^2 (2)."""
+    return 3.0 * n * m * K
 
 
 def make_game(n: int, d: int, K: int, seed: int = 0) -> ParticleGame:
@@ -54,20 +61,80 @@ def make_game(n: int, d: int, K: int, seed: int = 0) -> ParticleGame:
     return ParticleGame(X, y, np.full(n, 1.0 / n), "tanh", K, 5.0, 5.0, 10.0)
 
 
+def _sizes(method: str, args) -> dict:
+    """Step sizes of a method: --eta/--kappa/... unless overridden by --gda-eta / --wrm-eta etc."""
+    out = {"eta": args.eta, "kappa": args.kappa, "eta_adv": args.eta_adv, "kappa_adv": args.kappa_adv}
+    for k in out:
+        v = getattr(args, f"{method}_{k}", None)
+        if v is not None:
+            out[k] = v
+    return out
+
+
 def run_method(game: ParticleGame, method: str, evals: int, args) -> dict:
     inner = args.inner_steps
     steps = evals // (inner + 1) if method == "wrm" else evals
-    cfg = wfr.WFRConfig(method=method, m=args.m, eta=args.eta, kappa=args.kappa, eta_adv=args.eta_adv,
-                        kappa_adv=args.kappa_adv, inner_steps=inner, snapshots=args.snapshots,
-                        dtype="float32", device=args.device, seed=args.seed)
+    sizes = _sizes(method, args)
+    cfg = wfr.WFRConfig(method=method, m=args.m, inner_steps=inner, snapshots=args.snapshots,
+                        dtype="float32", device=args.device, seed=args.seed, **sizes)
     res = wfr.run(game, cfg, steps, progress=args.progress)
-    gap_kw = dict(starts=1, random_starts=1, ascent_iters=args.gap_iters, n_theta=200, fw_candidates=500)
-    avg = nash_gap(game, res.learner_avg, res.adversary_avg, **gap_kw)
-    lst = nash_gap(game, res.learner_last, res.adversary_last, **gap_kw)
-    return {"method": method, "steps": steps, "grad_evals": res.state.grad_evals, "seconds": res.seconds,
-            "steps_per_second": res.steps_per_second,
-            "grad_evals_per_second": res.state.grad_evals / res.seconds,
-            "gap_avg": avg.to_dict(), "gap_last": lst.to_dict()}
+    gap_kw = dict(starts=1, random_starts=1, ascent_iters=args.gap_iters, n_theta=200, fw_candidates=500,
+                  rounds=args.gap_rounds)
+    gaps = {}
+    for name, tail in (("gap_avg", 0.0), ("gap_avg_tail", args.tail), ("gap_last", None)):
+        nu, pi = (res.learner_last, res.adversary_last) if tail is None else wfr.averaged(res.state, tail)
+        gaps[name] = nash_gap(game, nu, pi, **gap_kw).to_dict()
+    return {"method": method, "step_sizes": sizes, "steps": steps, "grad_evals": res.state.grad_evals,
+            "seconds": res.seconds, "steps_per_second": res.steps_per_second,
+            "grad_evals_per_second": res.state.grad_evals / res.seconds, **gaps}
+
+
+def time_steps(game: ParticleGame, method: str, steps: int, args) -> dict:
+    """Throughput only: `steps` timed steps after 3 warm-up steps (no gap, no history)."""
+    cfg = wfr.WFRConfig(method=method, m=args.m, inner_steps=args.inner_steps, snapshots=args.snapshots,
+                        dtype="float32", device=args.device, seed=args.seed, **_sizes(method, args))
+    s = wfr.init(game, cfg)
+    for _ in range(3):
+        s = wfr.step(s)
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        s = wfr.step(s)
+    if args.device.startswith("cuda"):
+        torch.cuda.synchronize()
+    sec = time.perf_counter() - t0
+    return {"method": method, "steps": steps, "seconds": sec, "steps_per_second": steps / sec,
+            "grad_evals_per_second": (s.grad_evals - (3 * (args.inner_steps + 1) if method == "wrm" else 3)) / sec}
+
+
+def _ratios(w: dict) -> None:
+    """gda's gap over wfr's (gap = the lower estimate sup_value - inf_value) for each averaging."""
+    by = {r["method"]: r for r in w["results"]}
+    if "wfr" in by and "gda" in by and "gap_avg" in by["wfr"]:
+        for key in ("gap_avg", "gap_avg_tail", "gap_last"):
+            w[f"gda_over_wfr_{key}"] = by["gda"][key]["gap"] / max(by["wfr"][key]["gap"], 1e-300)
+
+
+def merge(paths: list[str]) -> dict:
+    """One report from runs split by method (each run under the 10-minute limit): workloads of equal
+    (n, m, width, d, grad_evals) are joined, their per-run machine and config kept beside the rows."""
+    out: dict = {"merged_from": [], "workloads": []}
+    index: dict = {}
+    for path in paths:
+        data = json.loads(Path(path).read_text())
+        out["merged_from"].append({"file": Path(path).name, "machine": data["machine"], "config": data["config"]})
+        for w in data["workloads"]:
+            key = tuple(w[k] for k in ("n", "m", "width", "d", "grad_evals"))
+            for r in w["results"]:
+                r["matmul_gflops"] = [w["matmul_gflops_before"], w["matmul_gflops_after"]]
+                r["source"] = Path(path).name
+            if key in index:
+                index[key]["results"].extend(w["results"])
+            else:
+                index[key] = {k: w[k] for k in ("n", "m", "width", "d", "grad_evals")} | {"results": list(w["results"])}
+                out["workloads"].append(index[key])
+    for w in out["workloads"]:
+        _ratios(w)
+    return out
 
 
 def _clean(x):
@@ -95,14 +162,32 @@ def main(argv=None) -> dict:
     ap.add_argument("--kappa-adv", dest="kappa_adv", type=float, default=0.3)
     ap.add_argument("--inner-steps", dest="inner_steps", type=int, default=4)
     ap.add_argument("--snapshots", type=int, default=8)
+    for meth in ("wfr", "gda", "wrm"):
+        for k in ("eta", "kappa", "eta_adv", "kappa_adv"):
+            ap.add_argument(f"--{meth}-{k.replace('_', '-')}", dest=f"{meth}_{k}", type=float, default=None)
     ap.add_argument("--gap-iters", dest="gap_iters", type=int, default=150)
+    ap.add_argument("--gap-rounds", dest="gap_rounds", type=int, default=30,
+                    help="column-generation rounds of the learner half of the gap")
+    ap.add_argument("--tail", type=float, default=0.5, help="gap_avg_tail averages over times > tail * T")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     ap.add_argument("--methods", nargs="+", default=["wfr", "gda", "wrm"])
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--mm-size", dest="mm_size", type=int, default=2048, help="size of the torch.mm probe")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--out", default=None, help="write the JSON here (also printed)")
+    ap.add_argument("--time-steps", dest="time_steps", type=int, default=0,
+                    help="only time this many steps per method (throughput; no gap)")
+    ap.add_argument("--merge", nargs="+", default=None, help="join these result files into --out, run nothing")
     args = ap.parse_args(argv)
+    if args.merge:
+        text = json.dumps(_clean(merge(args.merge)), indent=2, sort_keys=True, allow_nan=False)
+        if args.out:
+            Path(args.out).write_text(text + "\n")
+        print(text)
+        return json.loads(text)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     n = args.n or (200 if args.quick else 1000)
     K = args.width or (200 if args.quick else 1000)
     evals = args.steps or (200 if args.quick else 2000)
@@ -113,18 +198,21 @@ def main(argv=None) -> dict:
     for d in args.dims:
         game = make_game(n, d, K, args.seed)
         mm = matmul_gflops(args.device, args.mm_size)
-        rows = [run_method(game, meth, evals, args) for meth in args.methods]
+        rows = [time_steps(game, meth, args.time_steps, args) if args.time_steps else run_method(game, meth, evals, args)
+                for meth in args.methods]
         mm_after = matmul_gflops(args.device, args.mm_size)
         for r in rows:   # a wrm step: inner_steps adversary passes + one full pass, one point per sample
-            per_step = (step_flops(n, 1, K, d) * (args.inner_steps + 1) if r["method"] == "wrm"
-                        else step_flops(n, args.m, K, d))
+            per_step = (step_flops(n, 1, K, d, False) * args.inner_steps + step_flops(n, 1, K, d)
+                        if r["method"] == "wrm" else step_flops(n, args.m, K, d))
+            elem = (step_elementwise(n, 1, K) * (args.inner_steps + 1) if r["method"] == "wrm"
+                    else step_elementwise(n, args.m, K))
+            r["gemm_flops_per_step"], r["elementwise_ops_per_step"] = per_step, elem
             r["step_gflops"] = per_step * r["steps_per_second"] / 1e9
             r["fraction_of_matmul"] = r["step_gflops"] / max(mm, mm_after)
+            r["fraction_of_matmul_with_elementwise"] = (per_step + elem) * r["steps_per_second"] / 1e9 / max(mm, mm_after)
         w = {"n": n, "m": args.m, "width": K, "d": d, "grad_evals": evals,
              "matmul_gflops_before": mm, "matmul_gflops_after": mm_after, "results": rows}
-        by = {r["method"]: r for r in rows}
-        if "wfr" in by and "gda" in by:
-            w["gda_over_wfr_gap_avg"] = by["gda"]["gap_avg"]["gap"] / max(by["wfr"]["gap_avg"]["gap"], 1e-300)
+        _ratios(w)
         out["workloads"].append(w)
         print(json.dumps(_clean(w), indent=1), file=sys.stderr)
         text = json.dumps(_clean(out), indent=2, sort_keys=True, allow_nan=False)

@@ -27,8 +27,13 @@ class Activation:
     sup_d2h: float
 
 
+def _tanh(s: torch.Tensor) -> torch.Tensor:
+    """tanh(s) = 2 sigmoid(2s) - 1 (absolute error ~ machine epsilon; torch's CPU sigmoid is 4-7x faster)."""
+    return torch.sigmoid(2.0 * s).mul_(2.0).sub_(1.0)
+
+
 ACTIVATIONS: dict[str, Activation] = {
-    "tanh": Activation("tanh", torch.tanh, lambda s, hs: 1.0 - hs * hs, 1.0, 1.0,
+    "tanh": Activation("tanh", _tanh, lambda s, hs: 1.0 - hs * hs, 1.0, 1.0,
                        4.0 / (3.0 * math.sqrt(3.0))),
     "sigmoid": Activation("sigmoid", torch.sigmoid, lambda s, hs: hs * (1.0 - hs), 1.0, 0.25,
                           1.0 / (6.0 * math.sqrt(3.0))),

@@ -11,6 +11,9 @@ Learner half: F(nu') = U(pi, nu') is convex; a QP (cvxpy) over weights on a samp
 (extreme a = +-a_max, sampled b, plus nu itself as one column) gives inf_value >= inf F, and the
 Frank-Wolfe inequality inf F >= F(nu0) + min_Theta U_nu' - integral U_nu' d nu0 a lower bound
 (exact for the identity activation, where min_Theta is a closed form; sampled + refined otherwise).
+With rounds > 1 the linear-minimisation atoms are added as columns and the QP re-solved (fully
+corrective Frank-Wolfe): one round leaves the learner half badly under-resolved on networks of
+realistic width (benchmarks/MEANFIELD.md).
 """
 from __future__ import annotations
 
@@ -219,9 +222,16 @@ def _solve_qp(G: np.ndarray, lin: np.ndarray, solver: str | None) -> tuple[np.nd
 
 
 def learner_half(game: ParticleGame, nu: LearnerMeasure, pi: AdversaryMeasure, *, n_theta: int = 200,
-                 fw_candidates: int = 2000, refine: int = 8, refine_iters: int = 100, seed: int = 0,
+                 fw_candidates: int = 2000, refine: int = 8, refine_iters: int = 100, rounds: int = 1,
+                 rtol: float = 1e-3, seed: int = 0,
                  solver: str | None = None) -> tuple[float, float, str, str, float]:
-    """(inf_value, inf_lower, inf_status, qp_status, U(pi, nu))."""
+    """(inf_value, inf_lower, inf_status, qp_status, U(pi, nu)).
+
+    Fully corrective Frank-Wolfe (column generation): each round solves the QP over the columns so far
+    (nu itself, a * h(b . x) for sampled and generated b, both signs of a = a_max), takes the FW lower
+    bound at its solution and adds the `refine` best linear-minimisation atoms as new columns; stops
+    after `rounds` rounds or when inf_value - inf_lower <= rtol * |inf_value|. inf_lower is the best
+    FW bound of all rounds (each is valid)."""
     act = ACTIVATIONS[game.activation]
     rng = np.random.default_rng(seed)
     D = game.dim + 1
@@ -232,13 +242,35 @@ def learner_half(game: ParticleGame, nu: LearnerMeasure, pi: AdversaryMeasure, *
     Bs = _t(np.vstack([own, _sample_ball(rng, n_theta - len(own), D, game.b_max, False)]))
     f_nu = _Model(nu).f_grad(X[:, :-1])[0]
     U_value = float(W @ (f_nu - y) ** 2) - cost
-    a = game.a_max
+    fw_cands = _t(_sample_ball(rng, fw_candidates, D, game.b_max, True))
+    best_value, inf_lower, status, qp_status = U_value, -math.inf, "sampled", "not_run"
+    for _ in range(max(1, rounds)):
+        F0, r0, f0, qp_status = _qp_round(act, game.a_max, Xa, y, W, cost, f_nu, Bs, solver)
+        best_value = min(best_value, F0)
+        q = 2 * W * r0
+        mean_first_variation = float(q @ f0)               # integral U_nu' d nu0
+        if game.activation == "identity":
+            v = q @ Xa                                     # g(b) = b . v: maximised at b_max v / |v|
+            gmax, status = game.b_max * float(v.norm()), "exact"
+            new_b = (game.b_max * v / v.norm().clamp(min=1e-300))[None, :]
+        else:
+            gmax, new_b = _max_abs_g(act, Xa, q, torch.cat([Bs, fw_cands]), game.b_max, refine, refine_iters)
+        inf_lower = max(inf_lower, F0 - game.a_max * gmax - mean_first_variation)
+        if best_value - inf_lower <= rtol * abs(best_value):
+            break
+        Bs = torch.cat([Bs, new_b])
+    return min(best_value, U_value), inf_lower, status, qp_status, U_value
+
+
+def _qp_round(act, a_max: float, Xa: torch.Tensor, y: torch.Tensor, W: torch.Tensor, cost: float,
+              f_nu: torch.Tensor, Bs: torch.Tensor, solver: str | None):
+    """min over the simplex of columns [a_max h(Xa b), -a_max h(Xa b), f_nu]: (F(nu0), r0, f0, status)."""
     Mb = Bs.shape[0]
     G = torch.zeros(2 * Mb + 1, 2 * Mb + 1, dtype=torch.float64)
     lin = torch.zeros(2 * Mb + 1, dtype=torch.float64)
-    for sl in _blocks(X.shape[0], Mb):                     # Gram matrix of the columns, block by block
+    for sl in _blocks(Xa.shape[0], Mb):                    # Gram matrix of the columns, block by block
         H = act.h(Xa[sl] @ Bs.T)
-        Phi = torch.cat([a * H, -a * H, f_nu[sl, None]], 1)
+        Phi = torch.cat([a_max * H, -a_max * H, f_nu[sl, None]], 1)
         WPhi = W[sl, None] * Phi
         G += Phi.T @ WPhi
         lin += WPhi.T @ y[sl]
@@ -247,25 +279,16 @@ def learner_half(game: ParticleGame, nu: LearnerMeasure, pi: AdversaryMeasure, *
         w = np.zeros(2 * Mb + 1)
         w[-1] = 1.0
     wt = _t(w)
-    coef = a * (wt[:Mb] - wt[Mb:2 * Mb])
-    f0 = torch.cat([act.h(Xa[sl] @ Bs.T) @ coef for sl in _blocks(X.shape[0], Mb)]) + wt[-1] * f_nu
+    coef = a_max * (wt[:Mb] - wt[Mb:2 * Mb])
+    f0 = torch.cat([act.h(Xa[sl] @ Bs.T) @ coef for sl in _blocks(Xa.shape[0], Mb)]) + wt[-1] * f_nu
     r0 = f0 - y
-    F0 = float(W @ r0 ** 2) - cost
-    q = 2 * W * r0
-    mean_first_variation = float(q @ f0)                   # integral U_nu' d nu0
-    if game.activation == "identity":
-        gmax, status = game.b_max * float((q @ Xa).norm()), "exact"
-    else:
-        gmax, status = _max_abs_g(act, Xa, q, torch.cat([Bs, _t(_sample_ball(rng, fw_candidates, D, game.b_max,
-                                                                                 True))]),
-                                  game.b_max, refine, refine_iters), "sampled"
-    inf_lower = F0 - game.a_max * gmax - mean_first_variation
-    return min(F0, U_value), inf_lower, status, qp_status, U_value
+    return float(W @ r0 ** 2) - cost, r0, f0, qp_status
 
 
 def _max_abs_g(act, Xa: torch.Tensor, q: torch.Tensor, cands: torch.Tensor, b_max: float,
-               refine: int, iters: int) -> float:
-    """max_{|b| <= b_max} |g(b)|, g(b) = sum q h(b . xa): best of the candidates, then projected ascent."""
+               refine: int, iters: int) -> tuple[float, torch.Tensor]:
+    """max_{|b| <= b_max} |g(b)|, g(b) = sum q h(b . xa): best of the candidates, then projected ascent;
+    also the refined b's (rows)."""
     g = sum(q[sl] @ act.h(Xa[sl] @ cands.T) for sl in _blocks(Xa.shape[0], cands.shape[0]))
     top = torch.argsort(-g.abs())[:refine]
     b, sgn = cands[top].clone(), torch.sign(g[top])
@@ -282,12 +305,12 @@ def _max_abs_g(act, Xa: torch.Tensor, q: torch.Tensor, cands: torch.Tensor, b_ma
         b = torch.where(ok[:, None], cand, b)
         val = torch.where(ok, vc, val)
         st = torch.where(ok, st * 1.5, st * 0.5)
-    return float(max(float(g.abs().max()), float(val.max())))
+    return float(max(float(g.abs().max()), float(val.max()))), b
 
 
 def nash_gap(game: ParticleGame, learner: LearnerMeasure, adversary: AdversaryMeasure, *,
              starts: int = 2, random_starts: int = 2, ascent_iters: int = 500, n_theta: int = 200,
-             fw_candidates: int = 2000, seed: int = 0, solver: str | None = None) -> GapResult:
+             fw_candidates: int = 2000, rounds: int = 1, seed: int = 0, solver: str | None = None) -> GapResult:
     """Both halves of NI(adversary, learner) in float64 (see the module docstring)."""
     if not isinstance(game, ParticleGame):
         raise InvalidInput("game", f"expected a ParticleGame, got {type(game).__name__}")
@@ -297,6 +320,7 @@ def nash_gap(game: ParticleGame, learner: LearnerMeasure, adversary: AdversaryMe
     sup_value, sup_upper, sup_status, max_grad, _ = adversary_half(
         game, learner, adversary, starts=starts, random_starts=random_starts, iters=ascent_iters, seed=seed)
     inf_value, inf_lower, inf_status, qp_status, U_value = learner_half(
-        game, learner, adversary, n_theta=n_theta, fw_candidates=fw_candidates, seed=seed, solver=solver)
+        game, learner, adversary, n_theta=n_theta, fw_candidates=fw_candidates, rounds=rounds, seed=seed,
+        solver=solver)
     return GapResult(sup_value, sup_upper, sup_status, inf_value, inf_lower, inf_status, qp_status,
                      U_value, max_grad, time.perf_counter() - t0)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from numbers import Real
 from typing import Any, Callable, Union
 
@@ -28,7 +28,8 @@ import torch
 from robustdsl.errors import InvalidInput
 from robustdsl.ir.particle_game import ParticleGame
 
-from .meanfield_model import ACTIVATIONS, AdversaryMeasure, LearnerMeasure, augment
+from .meanfield_kernel import Evaluation, Workspace, evaluate
+from .meanfield_model import AdversaryMeasure, LearnerMeasure
 
 Schedule = Union[float, Callable[[int], float]]
 METHODS = ("wfr", "gda", "wrm")
@@ -102,6 +103,7 @@ class GameTensors:
     a_max: float
     b_max: float
     activation: str
+    workspace: Workspace = field(default_factory=Workspace)   # scratch buffers of the fused kernel
 
     @property
     def d(self) -> int:
@@ -158,42 +160,12 @@ def _project_ball(B: torch.Tensor, radius: float) -> torch.Tensor:
     return B * torch.clamp(radius / torch.clamp(norms, min=1e-300), max=1.0)
 
 
-@dataclass(frozen=True, eq=False)
-class _Eval:
-    U_pi: torch.Tensor        # (n, m)
-    grad_Zt: torch.Tensor     # (n, m, d+1)
-    U: float
-    U_nu: torch.Tensor | None = None   # (K,)
-    grad_a: torch.Tensor | None = None
-    grad_B: torch.Tensor | None = None
+def _evaluate(g: GameTensors, a, B, alpha, Zt, omega, learner: bool = True) -> Evaluation:
+    """First variations and their gradients at one iterate, all particles at once (meanfield_kernel)."""
+    return evaluate(g.workspace, g.activation, g.Z, g.p, g.c_a, a, B, alpha, Zt, omega, learner)
 
 
-def _evaluate(g: GameTensors, a, B, alpha, Zt, omega, learner: bool = True) -> _Eval:
-    """First variations and their gradients at one iterate, all particles at once (3 matmuls)."""
-    act = ACTIVATIONS[g.activation]
-    n, m, D = Zt.shape
-    d = D - 1
-    Xa = augment(Zt[..., :d].reshape(n * m, d))          # (N, d+1)
-    S = Xa @ B.T                                         # (N, K)
-    H = act.h(S)
-    Hp = act.dh(S, H)
-    c = alpha * a
-    r = H @ c - Zt[..., d].reshape(-1)                   # f(x~) - y~
-    disp = Zt - g.Z[:, None, :]
-    U_pi = r.reshape(n, m) ** 2 - g.c_a * (disp * disp).sum(-1)
-    gx = (2 * r)[:, None] * (Hp @ (c[:, None] * B[:, :d]))
-    grad = torch.cat([gx, (-2 * r)[:, None]], dim=1).reshape(n, m, D) - 2 * g.c_a * disp
-    w = g.p[:, None] * omega
-    U = float((w * U_pi).sum())
-    if not learner:
-        return _Eval(U_pi, grad, U)
-    q = 2 * w.reshape(-1) * r                            # (N,)
-    gH = q @ H                                           # (K,)
-    grad_B = a[:, None] * ((q[:, None] * Xa).T @ Hp).T    # (D, N) @ (N, K): no transposed read of Hp
-    return _Eval(U_pi, grad, U, a * gH, gH, grad_B)
-
-
-def _learner_update(s: WFRState, e: _Eval, fisher_rao: bool) -> tuple:
+def _learner_update(s: WFRState, e: Evaluation, fisher_rao: bool) -> tuple:
     g, t = s.game, s.t
     eta = _at(s.config.eta, t, "eta")
     a = torch.clamp(s.a - eta * e.grad_a, -g.a_max, g.a_max)

@@ -30,15 +30,33 @@ def test_benchmark_quick_json(tmp_path):
     bench = _load("benchmarks/meanfield.py")
     out = tmp_path / "b.json"
     res = bench.main(["--quick", "--dims", "2", "--n", "30", "--width", "16", "--m", "2", "--steps", "20",
-                      "--gap-iters", "20", "--mm-size", "256", "--out", str(out)])
+                      "--gap-iters", "20", "--gap-rounds", "3", "--mm-size", "256", "--out", str(out)])
     data = json.loads(out.read_text())
     assert data == res
     (w,) = data["workloads"]
     assert [r["method"] for r in w["results"]] == ["wfr", "gda", "wrm"]
     for r in w["results"]:
         assert r["grad_evals"] == 20 and r["steps_per_second"] > 0 and 0 < r["fraction_of_matmul"]
-        g = r["gap_avg"]
-        assert g["sup_value"] >= g["U_value"] - 1e-9 >= g["inf_value"] - 2e-9
+        assert r["fraction_of_matmul_with_elementwise"] > r["fraction_of_matmul"]
+        for key in ("gap_avg", "gap_avg_tail", "gap_last"):
+            g = r[key]
+            assert g["sup_value"] >= g["U_value"] - 1e-9 >= g["inf_value"] - 2e-9
+            assert g["inf_lower"] <= g["inf_value"] + 1e-12
+    assert w["gda_over_wfr_gap_avg"] == w["results"][1]["gap_avg"]["gap"] / w["results"][0]["gap_avg"]["gap"]
+    # split by method and merged: the same rows and ratios
+    parts = []
+    for meth in ("gda", "wfr"):
+        parts.append(tmp_path / f"{meth}.json")
+        bench.main(["--quick", "--dims", "2", "--n", "20", "--width", "8", "--m", "2", "--steps", "10",
+                    "--gap-iters", "10", "--gap-rounds", "1", "--mm-size", "128", "--methods", meth,
+                    "--out", str(parts[-1])])
+    (tw,) = bench.main(["--quick", "--dims", "2", "--n", "20", "--width", "8", "--m", "2", "--time-steps", "3",
+                        "--mm-size", "128", "--methods", "wfr", "gda"])["workloads"]
+    assert [r["steps"] for r in tw["results"]] == [3, 3] and "gda_over_wfr_gap_avg" not in tw
+    assert all(r["grad_evals_per_second"] == r["steps_per_second"] > 0 for r in tw["results"])
+    (mw,) = bench.main(["--merge", *map(str, parts), "--out", str(tmp_path / "m.json")])["workloads"]
+    assert [r["method"] for r in mw["results"]] == ["gda", "wfr"]
+    assert mw["gda_over_wfr_gap_last"] == mw["results"][0]["gap_last"]["gap"] / mw["results"][1]["gap_last"]["gap"]
 
 
 def test_example_quick(tmp_path):

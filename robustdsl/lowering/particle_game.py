@@ -24,7 +24,7 @@ from .base import LoweringRule
 _CONFIG_KEYS = ("method", "m", "eta", "kappa", "eta_adv", "kappa_adv", "inner_steps", "init_radius",
                 "snapshots", "dtype", "device", "seed")
 _RUN_KEYS = ("steps", "history_every", "history_gap", "tail", "progress")
-_GAP_KEYS = ("gap_starts", "gap_random_starts", "gap_iters", "n_theta", "fw_candidates", "gap_tol")
+_GAP_KEYS = ("gap_starts", "gap_random_starts", "gap_iters", "n_theta", "fw_candidates", "gap_rounds", "gap_tol")
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,7 +51,7 @@ class ParticleSolution(Solution):
 
 def _gap_kwargs(options: dict) -> dict:
     keymap = {"gap_starts": "starts", "gap_random_starts": "random_starts", "gap_iters": "ascent_iters",
-              "n_theta": "n_theta", "fw_candidates": "fw_candidates"}
+              "n_theta": "n_theta", "fw_candidates": "fw_candidates", "gap_rounds": "rounds"}
     return {keymap[k]: options[k] for k in keymap if k in options}
 
 
