@@ -22,6 +22,8 @@ import numpy as np
 from robustdsl import _check
 from robustdsl.errors import InvalidInput, ResourceLimit
 
+from .pair_store import PairStore
+
 DEFAULT_MAX_BYTES = 1 << 30          # working memory per block (1 GiB)
 DEFAULT_MAX_PAIRS = 100_000_000      # output bound (24 bytes a pair: 2.4 GB)
 _BYTES_PER_ENTRY = 48                # float32 block, mask, candidate indices and distances (worst case)
@@ -298,10 +300,11 @@ def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: fl
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(I, J, D): all u < v with labels[u] != labels[v] and dist(x_u, x_v) <= threshold.
 
-    The pair set is exactly the float64 brute force's, sorted by (I, J). distances='exact':
-    D from `exact_dist` for every pair (O(d) per pair); 'screened': only pairs in the
-    rounding shell are recomputed, the others keep the float32 value (l2: error in D^2 at
-    most k/2 (||x_u||^2 + ||x_v||^2), k = margin_factor), which is much faster for many pairs.
+    The pair set is exactly the float64 brute force's, sorted by (I, J), I and J int64.
+    distances='exact': D (float64) from `exact_dist` for every pair (O(d) per pair); 'screened':
+    only pairs in the rounding shell are recomputed, the others keep the float32 value (l2: error
+    in D^2 at most k/2 (||x_u||^2 + ||x_v||^2), k = margin_factor), D stored as float32 (12 bytes
+    a pair while the pass runs, `pair_store.PairStore`), which is much faster for many pairs.
     block: block edge in samples (shrunk to fit max_bytes); max_pairs: refuse with
     ResourceLimit once more pairs than this are found (None: no bound); executor: a
     concurrent.futures.Executor for the blocks (local processes: prefer the 'spawn' or
@@ -325,20 +328,19 @@ def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: fl
     scr = _Screen(threshold, norm, margin_factor(norm, d, _unit_roundoff(device)), device,
                   _recheck_rows(d, max_bytes), distances == "exact", cuts)
     tasks = _tasks(counts, b)
-    Is, Js, Ds, found = [], [], [], 0
+    store = PairStore(n, dtype=np.float64 if distances == "exact" else np.float32)
     for done, (_, (gi, gj, dist)) in enumerate(_run_blocks(X, order, tasks, scr, executor, progress), 1):
-        found += gi.size
-        if max_pairs is not None and found > max_pairs:
+        if max_pairs is not None and store.size + gi.size > max_pairs:
+            found = store.size + gi.size
             est = found * len(tasks) / done
             raise ResourceLimit("max_pairs", f"more than {max_pairs} conflict pairs after {done} of "
                                 f"{len(tasks)} blocks (about {est:.3g} pairs, {24 * est / 2**30:.2f} GiB "
-                                f"expected in all)", "raise max_pairs or lower the threshold")
-        Is.append(np.minimum(gi, gj)); Js.append(np.maximum(gi, gj)); Ds.append(dist)
-    if not Is:
+                                f"expected in all)", "raise max_pairs or lower the threshold, or pass "
+                                "a memory budget (solvers.pair_budget.bounded_pairs) for an interval")
+        store.append(gi, gj, dist)
+    if store.size == 0:
         return empty
-    I, J, D = np.concatenate(Is), np.concatenate(Js), np.concatenate(Ds)
-    order2 = np.lexsort((J, I))
-    return I[order2].astype(np.int64), J[order2].astype(np.int64), D[order2]
+    return store.sorted_pairs()
 
 
 def distance_floor(X: np.ndarray, labels: np.ndarray, norm: float = 2, block: int = 2048, *,
@@ -380,18 +382,36 @@ def restrict_pairs(X: np.ndarray, I: np.ndarray, J: np.ndarray, D: np.ndarray, t
     are re-measured by `exact_dist`, the others are decided by D. Order is kept."""
     X = np.asarray(X, dtype=np.float64)
     threshold = _check.real("threshold", threshold, nonneg=True)
-    k = margin_factor(norm, X.shape[1])
-    used = np.unique(np.concatenate([I, J]))          # scales of the pairs' rows only
-    s = np.zeros(X.shape[0])
-    s[used] = _scales(X[used], norm)
-    val, thr = (D * D, threshold * threshold) if norm == 2 else (D, threshold)
-    pad = 2.0 * k * (s[I] + s[J]) + 1e-12 * thr
+    val, pad, thr = screen_bounds(X, I, J, D, threshold, norm)
     keep = val + pad <= thr
     unsure = np.flatnonzero((val - pad <= thr) & ~keep)
-    Dout = D.copy()
+    del val, pad
+    Dout = np.array(D, dtype=np.float64)
     for a in range(0, unsure.size, 8192):
         t = unsure[a:a + 8192]
         d = exact_dist(X[I[t]], X[J[t]], norm)
         Dout[t] = d
         keep[t] = d <= threshold
     return I[keep], J[keep], Dout[keep]
+
+
+def screen_bounds(X: np.ndarray, I: np.ndarray, J: np.ndarray, D: np.ndarray, threshold: float,
+                  norm: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """(val, pad, thr): the pair (I, J) is within `threshold` if val + pad <= thr and beyond it if
+    val - pad > thr (val = D^2, thr = threshold^2 for l2; D and threshold otherwise). pad is four
+    times the screening error bound k/2 (s_u + s_v) (k = margin_factor), which also covers D stored
+    in float32 (relative error 2^-24, D^2 <= 2 (s_u + s_v))."""
+    k = margin_factor(norm, X.shape[1])
+    s = np.zeros(X.shape[0])
+    if I.size:                                        # scales of the pairs' rows only
+        used = np.zeros(X.shape[0], bool)
+        used[I] = used[J] = True
+        used = np.flatnonzero(used)
+        s[used] = _scales(X[used], norm)
+    D = np.asarray(D, dtype=np.float64)
+    val, thr = (D * D, threshold * threshold) if norm == 2 else (D, threshold)
+    pad = s[I]
+    pad += s[J]
+    pad *= 2.0 * k
+    pad += 1e-12 * thr
+    return val, pad, thr
