@@ -200,7 +200,8 @@ def sweep_stage(Xw, yw, grid, norm, args) -> dict:
     try:
         with Meter(args.trace) as m:
             sols = solve_curve(Xw, yw, list(grid), norm, device=args.device, progress=args.progress,
-                               time_limit=args.time_limit, lp_route=args.lp_route)
+                               time_limit=args.time_limit, lp_route=args.lp_route,
+                               max_memory=max_memory_bytes(args))
     except RobustDSLError as exc:
         return {"error": f"{type(exc).__name__}: {exc}".splitlines()[0]}
     per_eps = [{"eps": float(e), "value": s.value, "lower": s.lower, "upper": s.upper,
@@ -209,6 +210,7 @@ def sweep_stage(Xw, yw, grid, norm, args) -> dict:
                 "largest_component": s.info.get("largest_component"),
                 "separation_rounds": s.info.get("separation_rounds"),
                 "certificate_gap": s.info.get("certificate_gap"),
+                **{k: s.info[k] for k in TRUNCATION_KEYS if k in s.info},
                 "stage_seconds": {k: float(v) for k, v in s.timings.items()}}
                for e, s in zip(grid, sols)]
     stages: dict = {}
@@ -216,6 +218,15 @@ def sweep_stage(Xw, yw, grid, norm, args) -> dict:
         for k, v in r["stage_seconds"].items():
             stages[k] = stages.get(k, 0.0) + v
     return {"per_eps": per_eps, "stage_seconds_total": stages, **m.report()}
+
+
+TRUNCATION_KEYS = ("reason", "pairs_found_at_largest_eps", "kept_pairs", "nearest_k", "complete_samples",
+                   "exact_up_to_threshold", "pair_flow_on_kept", "lower_from_smaller_eps", "max_memory")
+
+
+def max_memory_bytes(args) -> int | None:
+    """--max-memory GiB as bytes (None: no budget)."""
+    return None if args.max_memory is None else int(args.max_memory * 2 ** 30)
 
 
 def subsample(X, y, n: int, classes=tuple(range(10))):
@@ -278,6 +289,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--max-group-size", type=lambda s: None if s == "exact" else int(s), nargs="+",
                    default=[None], help="'exact' (default) and/or truncation degrees L")
     p.add_argument("--time-limit", type=float)
+    p.add_argument("--max-memory", type=float, metavar="GIB",
+                   help="--sweep: memory budget (GiB) for the data, one distance block and the conflict "
+                        "pairs; an eps whose pairs do not fit gets a certified interval (solve_curve "
+                        "max_memory)")
     p.add_argument("--lp-route", default="colgen", choices=["colgen", "full", "local"],
                    help="how the group LP of a component runs after the flow (solvers.cutting_plane)")
     p.add_argument("--device", default="cpu")

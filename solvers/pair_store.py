@@ -63,9 +63,16 @@ class PairStore:
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the pairs where mask is True (in place, order kept)."""
         idx = np.flatnonzero(mask)
+        cap = self._i.size
+        if self.limit is not None and cap > max(self.limit, idx.size):
+            cap = max(self.limit, idx.size)              # the limit was lowered: give memory back
         for name in ("_i", "_j", "_d"):
             buf = getattr(self, name)
-            buf[:idx.size] = buf[:self.size][idx]
+            kept = buf[:self.size][idx]
+            if cap < buf.size:
+                buf = np.empty(cap, buf.dtype)
+                setattr(self, name, buf)
+            buf[:idx.size] = kept
         self.size = int(idx.size)
 
     def sorted_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ from robustdsl import _check
 from robustdsl.errors import InvalidInput
 
 from .cliques import ConflictGraph
+from .pair_budget import bounded_pairs, budget_pairs
 from .pairs import conflict_pairs, restrict_pairs
 
 
@@ -39,7 +40,7 @@ def _eps_grid(eps) -> np.ndarray:
 def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: int | None = None,
                 executor=None, device: str = "cpu", progress: bool = False,
                 time_limit: float | None = None, certify: bool = True, warm: bool = True,
-                max_bytes: int | None = None, **cp_options) -> list:
+                max_bytes: int | None = None, max_memory: int | None = None, **cp_options) -> list:
     """[Solution for each eps of the grid, in the given order]: AT(eps) (or AT_L) with certificates.
 
     X (n, d), y (n,) class labels, weights (n,) positive (default uniform 1/n), norm 1, 2 or inf.
@@ -48,8 +49,13 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     time_limit: seconds for the whole curve (an unfinished eps gets status 'interval', the later
     ones are not solved and get the largest certified lower bound of a smaller eps and the trivial
     upper bound); warm: seed each working set
-    from the previous eps; max_bytes: memory of one distance block; cp_options: passed to
-    cutting_plane.solve (e.g. parallel_min: smallest component sent to the executor).
+    from the previous eps; max_bytes: memory of one distance block; max_memory: bytes for the data,
+    one block and the conflict pairs (`pair_budget.budget_pairs`, PAIR_BYTES a pair): when the
+    pairs at 2 max(eps) do not fit, the pass keeps every pair up to the largest eps of the grid
+    that fits (solved exactly) and a subset of k nearest partners per sample above it; those eps
+    get status 'interval' with the bounds of `truncated.truncated_bounds` and info['reason'];
+    cp_options: passed to cutting_plane.solve (e.g. parallel_min: smallest component sent to the
+    executor).
     """
     from robustdsl.ir import GroupLP
     from robustdsl.lowering.group_lp_ball import solution_from
@@ -73,8 +79,15 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     start = time.perf_counter()
     t0 = time.perf_counter()
     kw = {} if max_bytes is None else {"max_bytes": max_bytes}
-    I, J, D = conflict_pairs(X, lab, 2.0 * float(grid.max()), norm, executor=executor, device=device,
-                             progress=progress, distances="screened", **kw)
+    bounded = None
+    if max_memory is None:
+        I, J, D = conflict_pairs(X, lab, 2.0 * float(grid.max()), norm, executor=executor,
+                                 device=device, progress=progress, distances="screened", **kw)
+    else:
+        kept = budget_pairs(max_memory, n, X.shape[1], **kw)
+        bounded = bounded_pairs(X, lab, 2.0 * grid, norm, kept, executor=executor, device=device,
+                                progress=progress, **kw)
+        I, J, D = bounded.I, bounded.J, bounded.D
     shared = time.perf_counter() - t0
     out: dict = {}
     seed, floor = None, 0.0
@@ -82,6 +95,12 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
         e = float(grid[i])
         program = GroupLP(X, lab, p, e, float(norm), K, max_group_size)
         t0 = time.perf_counter()
+        if bounded is not None and 2.0 * e > bounded.exact_threshold:
+            sol = _truncated(program, bounded, classes, floor, max_memory)
+            sol.timings["distances"] = time.perf_counter() - t0 + (shared if not out else 0.0)
+            out[int(i)] = sol
+            floor = max(floor, sol.lower)
+            continue
         gi, gj, _ = restrict_pairs(X, I, J, D, 2.0 * e, norm)
         graph = ConflictGraph(n, gi, gj, lab, None)
         t_filter = time.perf_counter() - t0
@@ -119,3 +138,27 @@ def _unsolved(program, classes, lower: float = 0.0):
     return Solution(value=lower, lower=lower, upper=mass * (1.0 - 1.0 / program.n_classes),
                     status="interval", backend="highs", rule="group_lp_ball",
                     timings={}, info={"reason": "time limit reached before this eps"})
+
+
+def _truncated(program, bp, classes, floor: float, max_memory: int):
+    """A Solution with status 'interval' for an eps whose pairs did not fit the memory budget:
+    `truncated.truncated_bounds` on the kept pairs within 2 eps (exact subset, `restrict_pairs`)."""
+    from robustdsl.solution import Solution
+
+    from .truncated import truncated_bounds
+
+    t0 = time.perf_counter()
+    gi, gj, _ = restrict_pairs(program.X, bp.KI, bp.KJ, bp.KD, 2.0 * program.eps, program.norm)
+    complete = bp.complete()
+    tb = truncated_bounds(program.labels, program.weights, gi, gj, complete, program.n_classes,
+                          program.group_limit, floor)
+    reason = (f"memory budget max_memory={max_memory}: {bp.total} conflict pairs at 2 eps = "
+              f"{bp.threshold:g} do not fit {bp.max_kept} pairs; every pair kept up to 2 eps = "
+              f"{bp.exact_threshold:g} (exact there), above it the {bp.k} nearest partners of each "
+              f"sample ({tb.kept_pairs} pairs within 2 eps = {2.0 * program.eps:g}); "
+              f"{tb.complete} of {complete.size} samples complete")
+    info = {"reason": reason, "pairs_found_at_largest_eps": bp.total, "kept_pairs": tb.kept_pairs,
+            "nearest_k": bp.k, "complete_samples": tb.complete, "exact_up_to_threshold": bp.exact_threshold,
+            "pair_flow_on_kept": tb.flow_value, "lower_from_smaller_eps": floor, "max_memory": max_memory}
+    return Solution(value=tb.lower, lower=tb.lower, upper=tb.upper, status="interval", backend="flow",
+                    rule="group_lp_ball", timings={"flow": time.perf_counter() - t0}, q=tb.q, info=info)
