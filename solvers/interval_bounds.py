@@ -13,14 +13,23 @@ import numpy as np
 from .cliques import ConflictGraph
 
 
-def neighbour_bound(g: ConflictGraph, weights: np.ndarray, q: np.ndarray, max_size: int) -> float:
-    """U = sum_v p_v (1 - q_v / M_v) with the neighbour over-estimate M_v of the module docstring."""
+def neighbour_bound(g: ConflictGraph, weights: np.ndarray, q: np.ndarray, max_size: int,
+                    unseen: np.ndarray | None = None, unseen_q: float = 0.0) -> float:
+    """U = sum_v p_v (1 - q_v / M_v) with the neighbour over-estimate M_v of the module docstring.
+
+    unseen: (n,) bool, samples that may have conflict partners missing from g, all of them with
+    q <= unseen_q: their b_vk is raised to unseen_q for every other class k."""
     n = q.size
     lab = np.asarray(g.labels, dtype=np.int64)
     K = int(lab.max()) + 1 if n else 1
     best = np.zeros((n, K))
     np.maximum.at(best, (g.I, lab[g.J]), q[g.J])
     np.maximum.at(best, (g.J, lab[g.I]), q[g.I])
+    if unseen is not None and unseen_q > 0:
+        rows = np.flatnonzero(unseen)
+        raised = np.maximum(best[rows], unseen_q)
+        raised[np.arange(rows.size), lab[rows]] = best[rows, lab[rows]]   # own class: no partner
+        best[rows] = raised
     others = max(0, min(max_size, K) - 1)
     top = np.sort(best, axis=1)[:, K - others:].sum(1) if others else np.zeros(n)
     M = np.maximum(1.0, q + top)

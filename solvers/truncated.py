@@ -2,12 +2,14 @@
 
 Lower: the pair LP (max-flow, solvers.pair_flow) on any SUBSET of the conflict pairs is the value
 of (P) restricted to those pair groups, a feasible primal, hence <= AT_2 <= AT.
-Upper: a sample is complete when every conflict pair it has is kept. Take q = the flow dual on the
-pairs between complete samples and q = 0 on the others. A group S meets its complete members S'
-(a sub-group, so pairwise within the kept pairs) and q vanishes on S \\ S', so the neighbour
-over-estimate M_v (solvers.interval_bounds) on the complete-complete pairs bounds every group sum
-through v, and U = sum_v p_v (1 - q_v / M_v) >= AT (q / M is feasible for (D)); the incomplete
-samples each count their whole mass p_v. Both bounds are also capped by the trivial ones.
+Upper: a sample is complete when every conflict pair it has is kept, so a pair that is NOT kept
+joins two incomplete samples. Take q = the flow dual on the pairs between complete samples and
+q = c on the incomplete ones (c fixed). Every other member u of an admissible group S through v
+conflicts with v and has its own class; if (u, v) is kept, q_u <= b_vk (the largest q of v's kept
+class-k partners), else u is incomplete and q_u = c. So with b_vk raised to c for incomplete v
+(`interval_bounds.neighbour_bound(unseen=...)`), M_v = max(1, q_v + the L - 1 largest b_vk)
+bounds every group sum through v, q / M is feasible for (D), and U = sum_v p_v (1 - q_v / M_v)
+>= AT. The smallest U over a few c (UNSEEN_Q) is kept; both bounds are capped by the trivial ones.
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ import numpy as np
 from .cliques import ConflictGraph
 from .interval_bounds import neighbour_bound
 from .pair_flow import pair_flow
+
+
+UNSEEN_Q = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 1.0 / 3.0, 0.5)
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,14 +50,18 @@ def truncated_bounds(labels: np.ndarray, weights: np.ndarray, I: np.ndarray, J: 
     pf = pair_flow(n, I, J, p)
     lower = max(floor, pf.value if pf is not None else 0.0)
     both = complete[I] & complete[J]
-    Ic, Jc = I[both], J[both]
-    pc = pair_flow(n, Ic, Jc, p)
+    pc = pair_flow(n, I[both], J[both], p)
     if pc is None:                                   # no integral flow: q = 1 only where no pair
-        q = np.ones(n)
-        q[Ic] = q[Jc] = 0.0
+        base = np.ones(n)
+        base[I[both]] = base[J[both]] = 0.0
     else:
-        q = pc.q.copy()
-    q[~complete] = 0.0
-    upper = neighbour_bound(ConflictGraph(n, Ic, Jc, labels, None), p, q, max_size)
-    return TruncatedBounds(lower, min(upper, trivial), q, None if pf is None else pf.value,
+        base = pc.q
+    g = ConflictGraph(n, I, J, labels, None)
+    best_u, best_q = trivial, None
+    for c in UNSEEN_Q:
+        q = np.where(complete, base, c)
+        u = neighbour_bound(g, p, q, max_size, unseen=~complete, unseen_q=c)
+        if best_q is None or u < best_u:
+            best_u, best_q = u, q
+    return TruncatedBounds(lower, min(best_u, trivial), best_q, None if pf is None else pf.value,
                            int(I.size), int(complete.sum()))
