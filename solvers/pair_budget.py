@@ -127,13 +127,13 @@ class TopK:
 
 def budget_pairs(max_memory: int, n: int, d: int, max_bytes: int = DEFAULT_MAX_BYTES) -> int:
     """Pairs that `max_memory` bytes can hold beside the data (float64 + float32 copies) and one
-    distance block: (max_memory - 12 n d - max_bytes) / PAIR_BYTES; ResourceLimit if not positive."""
+    distance block: (max_memory - 12 n d - max_bytes) / PAIR_BYTES; ResourceLimit if negative."""
     max_memory = _check.integer("max_memory", max_memory, minimum=1)
     fixed = 12 * n * d + max_bytes
-    if max_memory <= fixed:
+    if max_memory < fixed:
         raise ResourceLimit("max_memory", f"{max_memory} bytes do not hold the data and one distance "
                             f"block ({fixed} bytes for n = {n}, d = {d}, max_bytes = {max_bytes})",
-                            f"more than {fixed} bytes, or a smaller max_bytes")
+                            f"at least {fixed} bytes, or a smaller max_bytes")
     return (max_memory - fixed) // PAIR_BYTES
 
 
