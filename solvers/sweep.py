@@ -20,6 +20,7 @@ from robustdsl.errors import InvalidInput
 from .cliques import ConflictGraph
 from .pair_budget import bounded_pairs, budget_pairs
 from .pairs import conflict_pairs, restrict_pairs
+from .truncated import interval_solution
 
 
 def _labels(y) -> tuple[np.ndarray, tuple[int, ...]]:
@@ -96,7 +97,7 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
         program = GroupLP(X, lab, p, e, float(norm), K, max_group_size)
         t0 = time.perf_counter()
         if bounded is not None and 2.0 * e > bounded.exact_threshold:
-            sol = _truncated(program, bounded, classes, floor, max_memory)
+            sol = interval_solution(program, bounded, floor, max_memory)
             sol.timings["distances"] = time.perf_counter() - t0 + (shared if not out else 0.0)
             out[int(i)] = sol
             floor = max(floor, sol.lower)
@@ -139,26 +140,3 @@ def _unsolved(program, classes, lower: float = 0.0):
                     status="interval", backend="highs", rule="group_lp_ball",
                     timings={}, info={"reason": "time limit reached before this eps"})
 
-
-def _truncated(program, bp, classes, floor: float, max_memory: int):
-    """A Solution with status 'interval' for an eps whose pairs did not fit the memory budget:
-    `truncated.truncated_bounds` on the kept pairs within 2 eps (exact subset, `restrict_pairs`)."""
-    from robustdsl.solution import Solution
-
-    from .truncated import truncated_bounds
-
-    t0 = time.perf_counter()
-    gi, gj, _ = restrict_pairs(program.X, bp.KI, bp.KJ, bp.KD, 2.0 * program.eps, program.norm)
-    complete = bp.complete()
-    tb = truncated_bounds(program.labels, program.weights, gi, gj, complete, program.n_classes,
-                          program.group_limit, floor)
-    reason = (f"memory budget max_memory={max_memory}: {bp.total} conflict pairs at 2 eps = "
-              f"{bp.threshold:g} do not fit {bp.max_kept} pairs; every pair kept up to 2 eps = "
-              f"{bp.exact_threshold:g} (exact there), above it the {bp.k} nearest partners of each "
-              f"sample ({tb.kept_pairs} pairs within 2 eps = {2.0 * program.eps:g}); "
-              f"{tb.complete} of {complete.size} samples complete")
-    info = {"reason": reason, "pairs_found_at_largest_eps": bp.total, "kept_pairs": tb.kept_pairs,
-            "nearest_k": bp.k, "complete_samples": tb.complete, "exact_up_to_threshold": bp.exact_threshold,
-            "pair_flow_on_kept": tb.flow_value, "lower_from_smaller_eps": floor, "max_memory": max_memory}
-    return Solution(value=tb.lower, lower=tb.lower, upper=tb.upper, status="interval", backend="flow",
-                    rule="group_lp_ball", timings={"flow": time.perf_counter() - t0}, q=tb.q, info=info)

@@ -13,6 +13,7 @@ bounds every group sum through v, q / M is feasible for (D), and U = sum_v p_v (
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,3 +66,28 @@ def truncated_bounds(labels: np.ndarray, weights: np.ndarray, I: np.ndarray, J: 
             best_u, best_q = u, q
     return TruncatedBounds(lower, min(best_u, trivial), best_q, None if pf is None else pf.value,
                            int(I.size), int(complete.sum()))
+
+
+def interval_solution(program, bp, floor: float, max_memory: int):
+    """A Solution with status 'interval' for a GroupLP whose pairs did not fit the memory budget
+    (bp: a truncated `pair_budget.BoundedPairs`): `truncated_bounds` on the kept pairs within
+    2 eps (an exact subset, `restrict_pairs`), floor: a lower bound known otherwise."""
+    from robustdsl.solution import Solution
+
+    from .pairs import restrict_pairs
+
+    t0 = time.perf_counter()
+    gi, gj, _ = restrict_pairs(program.X, bp.KI, bp.KJ, bp.KD, 2.0 * program.eps, program.norm)
+    complete = bp.complete()
+    tb = truncated_bounds(program.labels, program.weights, gi, gj, complete, program.n_classes,
+                          program.group_limit, floor)
+    reason = (f"memory budget max_memory={max_memory}: {bp.total} conflict pairs at 2 eps = "
+              f"{bp.threshold:g} do not fit {bp.max_kept} pairs; every pair kept up to 2 eps = "
+              f"{bp.exact_threshold:g} (exact there), above it the {bp.k} nearest partners of each "
+              f"sample ({tb.kept_pairs} pairs within 2 eps = {2.0 * program.eps:g}); "
+              f"{tb.complete} of {complete.size} samples complete")
+    info = {"reason": reason, "pairs_found_at_largest_eps": bp.total, "kept_pairs": tb.kept_pairs,
+            "nearest_k": bp.k, "complete_samples": tb.complete, "exact_up_to_threshold": bp.exact_threshold,
+            "pair_flow_on_kept": tb.flow_value, "lower_from_smaller_eps": floor, "max_memory": max_memory}
+    return Solution(value=tb.lower, lower=tb.lower, upper=tb.upper, status="interval", backend="flow",
+                    rule="group_lp_ball", timings={"flow": time.perf_counter() - t0}, q=tb.q, info=info)

@@ -178,3 +178,23 @@ def test_conflict_pairs_store_keeps_the_exact_answer_and_dtypes():
     assert np.all(err <= margin_factor(2.0, X.shape[1]) / 2 * (s[I] + s[J]) + 4e-7 * D ** 2)
     for a, b in itertools.islice(zip(I, J), 5):
         assert np.linalg.norm(X[a] - X[b]) <= 0.3
+
+
+def test_problem_solve_with_max_memory():
+    """The public API: max_memory that fits gives the exact value, a tiny one a certified interval."""
+    import robustdsl as rd
+
+    X, y = _instance(1, n=90)
+    mu = rd.EmpiricalMeasure.from_arrays(X, y)
+    f = rd.Agnostic(classes=mu.classes)
+    adv = rd.Adversary(mu)
+    problem = rd.inf(f, rd.sup(adv, rd.E(adv, rd.ZeroOne(f)) - rd.OT(mu, adv, rd.Ball(0.2, 2))))
+    exact = problem.solve()
+    assert exact.status == "optimal" and exact.value > 0
+    roomy = problem.solve(max_memory=_memory(X, 10 ** 5), max_bytes=BLOCK)
+    assert roomy.status == "optimal" and roomy.value == pytest.approx(exact.value, abs=1e-12)
+    tiny = problem.solve(max_memory=_memory(X, 60), max_bytes=BLOCK)
+    assert tiny.status == "interval" and "memory budget" in tiny.info["reason"]
+    assert tiny.lower - 1e-12 <= exact.value <= tiny.upper + 1e-12 and tiny.lower < tiny.upper
+    with pytest.raises(InvalidInput, match="max_memory"):
+        problem.solve(max_memory=-1)

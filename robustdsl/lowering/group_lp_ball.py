@@ -12,7 +12,9 @@ init_triples (start the working set from all admissible triples), max_pairs / ma
 the conflict-pair search, ResourceLimit beyond them), executor (a concurrent.futures.Executor for
 the distance blocks), device ('cpu' or 'cuda' for the screening), lp_route ('colgen' default:
 pair columns priced by the LP duals; 'full': every pair at once; 'local': region LP around the
-violations, see solvers.cutting_plane.solve). Ctrl-C during the cutting-plane
+violations, see solvers.cutting_plane.solve), max_memory (bytes for the data, one distance block
+and the conflict pairs, solvers.pair_budget: when the pairs do not fit, the result is the certified
+interval of solvers.truncated with status 'interval' and info['reason']). Ctrl-C during the cutting-plane
 loop raises TimeLimitReached carrying the certified interval found so far (and the interval Solution).
 """
 from __future__ import annotations
@@ -34,7 +36,7 @@ from . import register
 from .base import LoweringRule
 
 OPTIONS = ("backend", "max_group_size", "time_limit", "progress", "certify", "init_triples",
-           "max_pairs", "max_bytes", "executor", "device", "lp_route")
+           "max_pairs", "max_bytes", "max_memory", "executor", "device", "lp_route")
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ def _options(options: dict) -> dict:
     tl = out.get("time_limit")
     if tl is not None:
         out["time_limit"] = _check.real("time_limit", tl, positive=True)
-    for key in ("max_pairs", "max_bytes"):
+    for key in ("max_pairs", "max_bytes", "max_memory"):
         if out.get(key) is not None:
             out[key] = _check.integer(key, out[key], minimum=1)
     ex = out.get("executor")
@@ -129,7 +131,12 @@ class GroupLPBallRule(LoweringRule):
             raw = ot_route.solve(program)
         else:
             from ..solvers import cutting_plane
-            raw = cutting_plane.solve(program, _make_solver(backend, opts.get("time_limit")),
+            graph = None
+            if opts.get("max_memory") is not None:
+                graph = _bounded_graph(program, opts)
+                if isinstance(graph, Solution):          # the pairs did not fit: certified interval
+                    return program, graph, False
+            raw = cutting_plane.solve(program, _make_solver(backend, opts.get("time_limit")), graph=graph,
                                       backend=backend, time_limit=opts.get("time_limit"),
                                       progress=bool(opts.get("progress", False)),
                                       init_triples=bool(opts.get("init_triples", False)),
@@ -148,11 +155,32 @@ class GroupLPBallRule(LoweringRule):
 
     def invert(self, raw: Any, inverse_data: _Inverse) -> Solution:
         program, res, certify = raw
+        if isinstance(res, Solution):
+            return res
         sol = solution_from(program, res, inverse_data.classes, certify)
         if res.info.get("interrupted"):
             raise TimeLimitReached(f"interrupted: AT lies in [{sol.lower!r}, {sol.upper!r}]",
                                    lower=sol.lower, upper=sol.upper, solution=sol)
         return sol
+
+
+def _bounded_graph(program: GroupLP, opts: dict):
+    """The conflict graph under opts['max_memory'] (solvers.pair_budget), or, when its pairs do not
+    fit, the interval Solution of solvers.truncated."""
+    from ..solvers.cliques import ConflictGraph
+    from ..solvers.pair_budget import bounded_pairs, budget_pairs
+    from ..solvers.pairs import DEFAULT_MAX_BYTES, restrict_pairs
+    from ..solvers.truncated import interval_solution
+
+    mb = opts.get("max_bytes") or DEFAULT_MAX_BYTES
+    kept = budget_pairs(opts["max_memory"], program.n, program.X.shape[1], max_bytes=mb)
+    bp = bounded_pairs(program.X, program.labels, [2.0 * program.eps], program.norm, kept, max_bytes=mb,
+                       executor=opts.get("executor"), device=opts.get("device", "cpu"),
+                       progress=bool(opts.get("progress", False)))
+    if bp.truncated:
+        return interval_solution(program, bp, 0.0, opts["max_memory"])
+    I, J, _ = restrict_pairs(program.X, bp.I, bp.J, bp.D, 2.0 * program.eps, program.norm)
+    return ConflictGraph(program.n, I, J, program.labels, None)
 
 
 def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool) -> Solution:
