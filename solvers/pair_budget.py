@@ -20,7 +20,7 @@ from robustdsl import _check
 from robustdsl.errors import InvalidInput, ResourceLimit
 
 from .pair_store import PairStore
-from .pairs import DEFAULT_MAX_BYTES, plan_pass, run_blocks, screen_bounds
+from .pairs import DEFAULT_MAX_BYTES, length_dtype, plan_pass, run_blocks, screen_bounds
 
 # Peak bytes of the whole pipeline per stored pair (pass store and sort, restrict_pairs, the
 # max-flow graph of solvers.pair_flow: measured about 155 bytes a pair at n = 20,000, l2 eps 4).
@@ -158,8 +158,8 @@ def bounded_pairs(X: np.ndarray, labels: np.ndarray, thresholds, norm: float, ma
     Xc = np.asarray(X, dtype=np.float64)
     n = Xc.shape[0]
     deg = np.zeros(n, np.int64)
-    store = PairStore(n, limit=max_kept)
     topk, level = None, len(ts) - 1
+    store = PairStore(n, limit=max_kept, dtype=np.float32 if plan is None else length_dtype(plan[3]))
     if plan is not None:
         X64, order, tasks, scr = plan
         norm = scr.norm

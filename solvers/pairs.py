@@ -265,7 +265,7 @@ def _serial_block(X, order, scr):
     return run
 
 
-def _run_blocks(X, order, tasks, scr, executor, progress) -> Iterator:
+def run_blocks(X, order, tasks, scr, executor, progress) -> Iterator:
     """Yield (task, (ii, jj, d)) in task order, serially or through the executor (bounded window)."""
     with _progress(len(tasks), progress, "conflict pairs") as bar:
         if executor is None:
@@ -293,6 +293,34 @@ def _run_blocks(X, order, tasks, scr, executor, progress) -> Iterator:
             yield oldest()
 
 
+def length_dtype(scr: _Screen):
+    """float32 for screened l2 lengths (float32 values anyway: half the memory), else float64
+    (exact lengths: every pair with distances='exact', and l1 / l_inf, whose few pairs keep them)."""
+    return np.float32 if (scr.norm == 2 and not scr.exact_all) else np.float64
+
+
+def plan_pass(X, labels, threshold, norm, block: int = 2048, max_bytes: int = DEFAULT_MAX_BYTES,
+              device: str = "cpu", distances: str = "exact"):
+    """(X float64, class-sorted order, block tasks, _Screen) of a checked pair pass, or None if
+    n < 2; `run_blocks(*plan, executor, progress)` then yields the exact pairs block by block."""
+    X, labels, threshold, norm, block, max_bytes = _check_inputs(
+        X, labels, threshold, norm, block, max_bytes, device)
+    _check.choice("distances", distances, ("exact", "screened"))
+    n, d = X.shape
+    if n < 2:
+        return None
+    order = np.argsort(labels, kind="stable")
+    _, counts = np.unique(labels[order], return_counts=True)
+    b = block_size(n, d, block, max_bytes)
+    cuts = None
+    if math.isinf(norm):                              # exact 0/1 GEMM pruning (solvers.linf_pairs)
+        from .linf_pairs import choose_cuts
+        cuts = choose_cuts(X, threshold)
+    scr = _Screen(threshold, norm, margin_factor(norm, d, _unit_roundoff(device)), device,
+                  _recheck_rows(d, max_bytes), distances == "exact", cuts)
+    return X, order, _tasks(counts, b), scr
+
+
 def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: float,
                    block: int = 2048, *, max_bytes: int = DEFAULT_MAX_BYTES,
                    max_pairs: int | None = DEFAULT_MAX_PAIRS, executor=None,
@@ -303,33 +331,21 @@ def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: fl
     The pair set is exactly the float64 brute force's, sorted by (I, J), I and J int64.
     distances='exact': D (float64) from `exact_dist` for every pair (O(d) per pair); 'screened':
     only pairs in the rounding shell are recomputed, the others keep the float32 value (l2: error
-    in D^2 at most k/2 (||x_u||^2 + ||x_v||^2), k = margin_factor), D stored as float32 (12 bytes
-    a pair while the pass runs, `pair_store.PairStore`), which is much faster for many pairs.
+    in D^2 at most k/2 (||x_u||^2 + ||x_v||^2), k = margin_factor), for l2 stored as float32 (12
+    bytes a pair while the pass runs, `pair_store.PairStore`), much faster for many pairs.
     block: block edge in samples (shrunk to fit max_bytes); max_pairs: refuse with
     ResourceLimit once more pairs than this are found (None: no bound); executor: a
     concurrent.futures.Executor for the blocks (local processes: prefer the 'spawn' or
     'forkserver' context once torch is loaded; Dask: `Client(...).get_executor()`), at most
     2 x workers blocks in flight; device: torch device for large blocks ('cuda' if available).
     """
-    X, labels, threshold, norm, block, max_bytes = _check_inputs(
-        X, labels, threshold, norm, block, max_bytes, device)
-    n, d = X.shape
+    plan = plan_pass(X, labels, threshold, norm, block, max_bytes, device, distances)
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
-    if n < 2:
+    if plan is None:
         return empty
-    order = np.argsort(labels, kind="stable")
-    _, counts = np.unique(labels[order], return_counts=True)
-    b = block_size(n, d, block, max_bytes)
-    _check.choice("distances", distances, ("exact", "screened"))
-    cuts = None
-    if math.isinf(norm):                              # exact 0/1 GEMM pruning (solvers.linf_pairs)
-        from .linf_pairs import choose_cuts
-        cuts = choose_cuts(X, threshold)
-    scr = _Screen(threshold, norm, margin_factor(norm, d, _unit_roundoff(device)), device,
-                  _recheck_rows(d, max_bytes), distances == "exact", cuts)
-    tasks = _tasks(counts, b)
-    store = PairStore(n, dtype=np.float64 if distances == "exact" else np.float32)
-    for done, (_, (gi, gj, dist)) in enumerate(_run_blocks(X, order, tasks, scr, executor, progress), 1):
+    X, order, tasks, scr = plan
+    store = PairStore(X.shape[0], dtype=length_dtype(scr))
+    for done, (_, (gi, gj, dist)) in enumerate(run_blocks(X, order, tasks, scr, executor, progress), 1):
         if max_pairs is not None and store.size + gi.size > max_pairs:
             found = store.size + gi.size
             est = found * len(tasks) / done

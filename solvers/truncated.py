@@ -87,7 +87,8 @@ def interval_solution(program, bp, floor: float, max_memory: int):
               f"sample ({tb.kept_pairs} pairs within 2 eps = {2.0 * program.eps:g}); "
               f"{tb.complete} of {complete.size} samples complete")
     info = {"reason": reason, "pairs_found_at_largest_eps": bp.total, "kept_pairs": tb.kept_pairs,
-            "nearest_k": bp.k, "complete_samples": tb.complete, "exact_up_to_threshold": bp.exact_threshold,
+            "nearest_k": bp.k, "complete_samples": tb.complete,
+            "exact_up_to_threshold": bp.exact_threshold if bp.exact_threshold >= 0 else None,
             "pair_flow_on_kept": tb.flow_value, "lower_from_smaller_eps": floor, "max_memory": max_memory}
     return Solution(value=tb.lower, lower=tb.lower, upper=tb.upper, status="interval", backend="flow",
                     rule="group_lp_ball", timings={"flow": time.perf_counter() - t0}, q=tb.q, info=info)
