@@ -2,10 +2,12 @@
 
 One blocked pass at the largest threshold T of a grid T_1 < ... < T_m (a sweep's 2 eps). Pairs go
 to a compact store (`pair_store.PairStore`, 12 bytes a pair) of at most `max_kept` pairs. When it
-would overflow: (1) a per-sample table of its k = max_kept / (2 n) nearest partners at T (by the
-screened length) is started from the stored pairs and kept up to date by every later block;
-(2) the store drops to the next smaller grid threshold (keeping every pair that may lie within
-it, decided exactly later by `restrict_pairs`) and below, until it fits again.
+would overflow: (1) the store is given 1.25 x the projected size of the pairs at the largest smaller grid
+threshold whose projection fits in half the budget (nothing if none does), (2) a per-sample
+table of its k = (max_kept - that share) / n nearest partners at T (by the screened length) is
+started from the stored pairs and kept up to date by every later block, (3) the store drops to
+that grid threshold (keeping every pair that may lie within it, decided exactly later by
+`restrict_pairs`), and further down whenever it would overflow again.
 The degree of every sample at T is counted exactly, so a sample with degree <= k is *complete*:
 all its conflict pairs at T (hence at any smaller threshold) are in the kept subset.
 """
@@ -163,7 +165,7 @@ def bounded_pairs(X: np.ndarray, labels: np.ndarray, thresholds, norm: float, ma
     if plan is not None:
         X64, order, tasks, scr = plan
         norm = scr.norm
-        for _, (gi, gj, dist) in run_blocks(X64, order, tasks, scr, executor, progress):
+        for done, (_, (gi, gj, dist)) in enumerate(run_blocks(X64, order, tasks, scr, executor, progress), 1):
             deg += np.bincount(gi, minlength=n)
             deg += np.bincount(gj, minlength=n)
             if topk is not None:
@@ -173,11 +175,12 @@ def bounded_pairs(X: np.ndarray, labels: np.ndarray, thresholds, norm: float, ma
             if level < len(ts) - 1:
                 gi, gj, dist = _maybe_within(X64, gi, gj, dist, ts[level], norm)
             if not store.fits(gi.size):
-                if topk is None:
-                    topk = TopK(n, (max_kept // 2) // n)
+                if topk is None:                     # first overflow: split the budget, start the table
+                    store.limit = _store_share(X64, store, gi, gj, dist, ts[:level], norm, max_kept,
+                                               done / len(tasks))
+                    topk = TopK(n, (max_kept - store.limit) // n)
                     topk.add(*store.view())
                     topk.add(gi, gj, dist)
-                    store.limit = max_kept - n * topk.k
                 while level >= 0 and not store.fits(gi.size):
                     level -= 1
                     if level < 0:
@@ -193,6 +196,20 @@ def bounded_pairs(X: np.ndarray, labels: np.ndarray, thresholds, norm: float, ma
     kept = topk.pairs() if topk is not None else (None, None, None)
     return BoundedPairs(I, J, D, ts[level] if level >= 0 else -math.inf, ts[-1], deg,
                         int(deg.sum() // 2), 0 if topk is None else topk.k, max_kept, *kept)
+
+
+def _store_share(X, store, gi, gj, dist, lower: list[float], norm: float, max_kept: int,
+                 frac: float) -> int:
+    """Pairs of the budget left to the store at the first overflow: 1.25 x the projected final
+    size (seen / frac) of the pairs at the largest smaller threshold whose projection fits in half
+    the budget; 0 (the whole budget to the k-nearest table) if none does."""
+    i, j, d = (np.concatenate([a, b]) for a, b in zip(store.view(), (gi, gj, dist)))
+    for t in reversed(lower):
+        seen = int(_maybe_within(X, i, j, d, t, norm, mask=True)[3].sum())
+        want = int(math.ceil(1.25 * seen / max(frac, 1e-12)))
+        if want <= max_kept // 2:
+            return want
+    return 0
 
 
 def _maybe_within(X, i, j, d, threshold, norm, mask=False):

@@ -81,11 +81,12 @@ def interval_solution(program, bp, floor: float, max_memory: int):
     complete = bp.complete()
     tb = truncated_bounds(program.labels, program.weights, gi, gj, complete, program.n_classes,
                           program.group_limit, floor)
+    exact = (f"every pair kept up to 2 eps = {bp.exact_threshold:g} (exact there)"
+             if bp.exact_threshold >= 0 else "no eps of the grid with every pair kept")
     reason = (f"memory budget max_memory={max_memory}: {bp.total} conflict pairs at 2 eps = "
-              f"{bp.threshold:g} do not fit {bp.max_kept} pairs; every pair kept up to 2 eps = "
-              f"{bp.exact_threshold:g} (exact there), above it the {bp.k} nearest partners of each "
-              f"sample ({tb.kept_pairs} pairs within 2 eps = {2.0 * program.eps:g}); "
-              f"{tb.complete} of {complete.size} samples complete")
+              f"{bp.threshold:g} do not fit {bp.max_kept} pairs; {exact}; above it the {bp.k} "
+              f"nearest partners of each sample ({tb.kept_pairs} pairs within 2 eps = "
+              f"{2.0 * program.eps:g}); {tb.complete} of {complete.size} samples complete")
     info = {"reason": reason, "pairs_found_at_largest_eps": bp.total, "kept_pairs": tb.kept_pairs,
             "nearest_k": bp.k, "complete_samples": tb.complete,
             "exact_up_to_threshold": bp.exact_threshold if bp.exact_threshold >= 0 else None,
