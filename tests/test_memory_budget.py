@@ -198,3 +198,25 @@ def test_problem_solve_with_max_memory():
     assert tiny.lower - 1e-12 <= exact.value <= tiny.upper + 1e-12 and tiny.lower < tiny.upper
     with pytest.raises(InvalidInput, match="max_memory"):
         problem.solve(max_memory=-1)
+
+
+def test_runner_max_memory_writes_the_interval(tmp_path):
+    """benchmarks/run.py --max-memory: the eps whose pairs do not fit is an interval in the JSON."""
+    import json
+
+    from test_benchmark_runner import _runner, _write_idx
+
+    rng = np.random.default_rng(0)
+    for part, n in (("train", 120), ("t10k", 30)):
+        labels = rng.permutation(np.arange(n) % 10)
+        _write_idx(tmp_path / f"{part}-images-idx3-ubyte.gz", rng.integers(0, 256, size=(n, 28, 28)))
+        _write_idx(tmp_path / f"{part}-labels-idx1-ubyte.gz", labels)
+    out = tmp_path / "res.json"
+    gib = (12 * 150 * 784 + (1 << 30) + 300 * PAIR_BYTES) / 2 ** 30
+    _runner().main(["--workload", "FULL", "--mnist", str(tmp_path), "--sweep", "--eps", "4", "5.8",
+                    "--max-memory", repr(gib), "--no-tracemalloc", "--quiet", "--out", str(out)])
+    per_eps = json.loads(out.read_text())["workloads"][0]["sweep"]["per_eps"]
+    assert per_eps[0]["status"] == "optimal"
+    last = per_eps[1]
+    assert last["status"] == "interval" and "memory budget" in last["reason"]
+    assert last["lower"] <= last["upper"] and last["pairs_found_at_largest_eps"] > 300
