@@ -220,3 +220,14 @@ def test_runner_max_memory_writes_the_interval(tmp_path):
     last = per_eps[1]
     assert last["status"] == "interval" and "memory budget" in last["reason"]
     assert last["lower"] <= last["upper"] and last["pairs_found_at_largest_eps"] > 300
+
+
+@pytest.mark.parametrize("norm", [1.0, np.inf])
+def test_tiny_budget_interval_in_other_norms(norm):
+    X, y = _instance(7, n=100, d=3)
+    grid = [0.1, 0.2] if norm == np.inf else [0.2, 0.35]
+    exact = solve_curve(X, y, grid, norm)
+    sols = solve_curve(X, y, grid, norm, max_bytes=BLOCK, max_memory=_memory(X, 120))
+    assert sols[-1].status == "interval"
+    for a, b in zip(exact, sols):
+        assert b.lower - 1e-9 <= a.value <= b.upper + 1e-9
