@@ -24,3 +24,13 @@ def ball_problem(mu, eps=0.5, norm=2):
     f = rd.Agnostic(classes=mu.classes)
     mt = rd.Adversary(mu)
     return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Ball(eps, norm))))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Small tensors on a shared machine: one torch thread (OpenMP oversubscription costs 10-100x)."""
+    import torch
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

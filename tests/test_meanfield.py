@@ -15,14 +15,9 @@ from robustdsl.solvers.nash_gap import adversary_half, learner_half, nash_gap
 C_A = 5.0
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one thread avoids OpenMP oversubscription on a shared machine (10x slower)."""
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    """One torch thread for every test of this module (conftest.one_torch_thread)."""
 
 
 def _data(n=20, d=2, seed=0):

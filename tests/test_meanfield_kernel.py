@@ -13,13 +13,9 @@ from robustdsl.solvers.meanfield_model import AdversaryMeasure, LearnerMeasure
 from robustdsl.solvers.nash_gap import learner_half
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors on a shared machine: one thread (OpenMP oversubscription costs 10-100x)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+@pytest.fixture(autouse=True)
+def _one_thread(one_torch_thread):
+    """One torch thread for every test of this module (conftest.one_torch_thread)."""
 
 
 def _autograd_reference(act, Z, p, c_a, a, B, alpha, Zt, omega):

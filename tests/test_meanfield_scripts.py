@@ -18,12 +18,8 @@ def _load(rel: str):
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread):
+    """One torch thread for every test of this module (conftest.one_torch_thread)."""
 
 
 def test_benchmark_quick_json(tmp_path):
