@@ -24,7 +24,7 @@ import numpy as np
 
 from .ball_groups import RTOL, admissible, radius2_from_dist2
 from .cliques import DENSE_N, ConflictGraph, extend
-from .pairs import exact_dist
+from .pairs import exact_dist, margin_factor
 
 BAND = 1e-6                  # relative band of the l2 screen re-decided from exact distances
 POOL_CAP = 3_000_000         # largest number of candidate cliques materialised for one level
@@ -46,14 +46,14 @@ def _decide(D2: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
     Jung's bound first, the exact enclosing ball where it does not accept."""
     m, k, _ = D2.shape
     lim2 = (eps * (1 + RTOL)) ** 2
-    jung = D2.max((1, 2)) * ((k - 1) / (2.0 * k)) / (eps * eps)
-    ok = jung <= 1.0
-    ratio = jung.copy()
+    jung = D2.max((1, 2)) * ((k - 1) / (2.0 * k))
+    ok = jung <= eps * eps
+    ratio = jung / max(eps * eps, 1e-300)
     rest = np.flatnonzero(~ok)
     if rest.size:
-        r2 = radius2_from_dist2(D2[rest]) / lim2
-        ok[rest] = r2 <= 1.0
-        ratio[rest] = r2
+        r2 = radius2_from_dist2(D2[rest])
+        ok[rest] = r2 <= lim2
+        ratio[rest] = r2 / max(lim2, 1e-300)
     return ok, ratio
 
 
@@ -94,17 +94,18 @@ def facet_l2_test(X: np.ndarray, eps: float, D2: np.ndarray, facets) -> object:
     coordinate within 1e-9 of 0, radius within BAND of eps) go to the general test."""
     general = dense_l2_test(X, eps, D2)
     lim2 = (eps * (1 + RTOL)) ** 2
+    screened = screen_ok(X, eps)
 
     def test(rows: np.ndarray) -> np.ndarray:
         m, k = rows.shape
-        if k <= 3 or m == 0:
+        if k <= 3 or m == 0 or not screened:
             return general(rows)
         ok = facets(rows)
         idx = np.flatnonzero(ok)
         if idx.size == 0:
             return ok
         r2, mu_min, usable = _circum(_member_dist2(lambda a, b: D2[a, b], rows[idx]))
-        ratio = r2 / lim2
+        ratio = r2 / max(lim2, 1e-300)
         unsure = ~usable | (np.abs(mu_min) <= 1e-9) | ((mu_min > 0) & (np.abs(ratio - 1.0) <= BAND))
         ok[idx] = (mu_min <= 0) | (ratio <= 1.0)
         if unsure.any():
@@ -115,15 +116,28 @@ def facet_l2_test(X: np.ndarray, eps: float, D2: np.ndarray, facets) -> object:
     return test
 
 
+def screen_ok(X: np.ndarray, eps: float) -> bool:
+    """Whether the float64 Gram distances of X are accurate enough for the BAND screen at eps:
+    their absolute error bound (pairs.margin_factor with the float64 unit roundoff, times the
+    largest ||x||^2) is below BAND eps^2 / 100 (else every group is decided from exact distances)."""
+    if X.shape[0] == 0:
+        return True
+    err = 2.0 * margin_factor(2.0, X.shape[1], 2.0 ** -53) * float(np.einsum("ij,ij->i", X, X).max())
+    return err <= 1e-2 * BAND * eps * eps
+
+
 def dense_l2_test(X: np.ndarray, eps: float, D2: np.ndarray | None = None):
     """rows -> mask, the l2 admissibility test of the module docstring (X: the n <= DENSE_N points
     the rows index; D2: their Gram squared distances if already computed)."""
     G = gram_dist2(X) if D2 is None else D2
+    screened = screen_ok(X, eps)
 
     def test(rows: np.ndarray) -> np.ndarray:
         m, k = rows.shape
         if k <= 2 or m == 0:
             return np.ones(m, bool)
+        if not screened:
+            return _decide(_member_dist2(lambda a, b: exact_dist(X[a], X[b], 2.0) ** 2, rows), eps)[0]
         ok, ratio = _decide(_member_dist2(lambda a, b: G[a, b], rows), eps)
         near = np.flatnonzero(np.abs(ratio - 1.0) <= BAND)
         if near.size:

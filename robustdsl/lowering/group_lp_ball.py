@@ -129,7 +129,9 @@ class GroupLPBallRule(LoweringRule):
             raw = ot_route.solve(program)
         else:
             from ..solvers import cutting_plane
-            raw = cutting_plane.solve(program, _make_solver(backend, opts.get("time_limit")),
+            # highs: the solver's own choice (None), so its row-form pool route can run
+            raw = cutting_plane.solve(program, None if backend == "highs" else
+                                      _make_solver(backend, opts.get("time_limit")),
                                       backend=backend, time_limit=opts.get("time_limit"),
                                       progress=bool(opts.get("progress", False)),
                                       init_triples=bool(opts.get("init_triples", False)),
