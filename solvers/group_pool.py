@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .ball_groups import RTOL, admissible, radius2_from_dist2
+from .ball_groups import RTOL, admissible, circumball, radius2_from_dist2
 from .cliques import DENSE_N, ConflictGraph, extend
 from .pairs import exact_dist, margin_factor
 
@@ -66,25 +66,6 @@ def _member_dist2(src, rows: np.ndarray) -> np.ndarray:
     return D2
 
 
-def _circum(D2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(R^2, smallest barycentric coordinate, usable) of the circumscribed ball of each simplex
-    from its (m, k, k) squared distances: centre x_0 + sum_j lam_j a_j with 2 H lam = diag(H)
-    (H the Gram matrix of a_j = x_j - x_0), R^2 = lam' H lam; `usable` is False for (nearly)
-    affinely dependent groups."""
-    H = 0.5 * (D2[:, :1, 1:] + D2[:, 1:, :1] - D2[:, 1:, 1:])
-    m, k1, _ = H.shape
-    diag = np.einsum("mii->mi", H)
-    scale = np.maximum(diag.max(1), 1e-300)
-    det = np.linalg.det(H / scale[:, None, None])
-    usable = np.abs(det) > 1e-9
-    Hs = H.copy()
-    Hs[~usable] = np.eye(k1)
-    lam = np.linalg.solve(Hs, 0.5 * diag[..., None])[..., 0]
-    r2 = np.einsum("mi,mij,mj->m", lam, H, lam)
-    mu_min = np.minimum(1.0 - lam.sum(1), lam.min(1))
-    return r2, mu_min, usable
-
-
 def facet_l2_test(X: np.ndarray, eps: float, D2: np.ndarray, facets) -> object:
     """rows -> mask for candidate k-cliques (k >= 4) whose prefix (first k - 1 members) is
     admissible: S is admissible iff its other facets S - {v} are (`facets(rows) -> mask`) and,
@@ -104,7 +85,7 @@ def facet_l2_test(X: np.ndarray, eps: float, D2: np.ndarray, facets) -> object:
         idx = np.flatnonzero(ok)
         if idx.size == 0:
             return ok
-        r2, mu_min, usable = _circum(_member_dist2(lambda a, b: D2[a, b], rows[idx]))
+        r2, mu_min, usable = circumball(_member_dist2(lambda a, b: D2[a, b], rows[idx]))
         ratio = r2 / max(lim2, 1e-300)
         unsure = ~usable | (np.abs(mu_min) <= 1e-9) | ((mu_min > 0) & (np.abs(ratio - 1.0) <= BAND))
         ok[idx] = (mu_min <= 0) | (ratio <= 1.0)
@@ -151,8 +132,9 @@ def dense_l2_test(X: np.ndarray, eps: float, D2: np.ndarray | None = None):
 
 @dataclass(frozen=True, eq=False)
 class GroupPool:
-    """Admissible groups {size k >= 3: (m_k, k) rows of increasing vertex ids}."""
+    """Admissible groups {size k >= 3: (m_k, k) rows of increasing vertex ids < n}."""
 
+    n: int
     rows: dict[int, np.ndarray]
     _codes: dict = field(default_factory=dict, repr=False)
 
@@ -179,18 +161,26 @@ class GroupPool:
         if k not in self.rows or rows.shape[0] == 0:
             return np.full(rows.shape[0], -1, np.int64)
         if k not in self._codes:
-            codes = _void(self.rows[k])
+            codes = _keys(self.rows[k], self.n)
             order = np.argsort(codes)
             self._codes[k] = (codes[order], order)
         codes, order = self._codes[k]
-        key = _void(rows)
+        key = _keys(rows, self.n)
         pos = np.minimum(np.searchsorted(codes, key), codes.size - 1)
         return np.where(codes[pos] == key, order[pos], -1)
 
 
-def _void(a: np.ndarray) -> np.ndarray:
+def _keys(a: np.ndarray, n: int) -> np.ndarray:
+    """Order-preserving keys of rows of increasing ids < n: packed into one int64 (12 bits an id)
+    when n <= 4096 and there are at most 5 members, else a void view of the row."""
     a = np.ascontiguousarray(a, dtype=np.int64)
-    return a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()
+    k = a.shape[1]
+    if k <= 5 and n <= 4096:
+        key = np.zeros(a.shape[0], np.int64)
+        for j in range(k):
+            key = (key << 12) | a[:, j]
+        return key
+    return a.view(np.dtype((np.void, a.dtype.itemsize * k))).ravel()
 
 
 def build_pool(g: ConflictGraph, X: np.ndarray, eps: float, norm: float, max_size: int,
@@ -201,7 +191,7 @@ def build_pool(g: ConflictGraph, X: np.ndarray, eps: float, norm: float, max_siz
     if g.n > DENSE_N or not (norm == 2 or math.isinf(norm)):
         return None
     out: dict[int, np.ndarray] = {}
-    pool = GroupPool(out)
+    pool = GroupPool(g.n, out)
     if norm == 2:
         def facets(rows):              # every facet through the last member is in the pool
             ok = np.ones(rows.shape[0], bool)

@@ -14,6 +14,7 @@ The row duals y are turned into a feasible w of (P) by `repair_overflow`.
 """
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -26,6 +27,7 @@ from .group_pool import GroupPool
 from .lp_highs import HighsCutLP
 from .result_checks import check_lp_result
 
+LIFT = True
 POOL_TOP = 200           # most violated pool groups added per round (besides one per sample)
 
 
@@ -103,6 +105,47 @@ def _pick(viol: dict[int, np.ndarray], sums: dict[int, np.ndarray], pool: GroupP
     return {k: ids[chosen & (size == k)] for k in ks if np.any(chosen & (size == k))}
 
 
+class _PairLift:
+    """For a violated pair {u, v}, the pool group containing it with the largest sum of q: its
+    row implies the pair's (q >= 0) and cuts deeper, so the LP needs fewer pair rows and rounds."""
+
+    def __init__(self, g: ConflictGraph, pool: GroupPool) -> None:
+        edge, size, gid = [], [], []
+        for k, R in pool.rows.items():
+            for a, b in itertools.combinations(range(k), 2):
+                edge.append(g.edge_pos(R[:, a], R[:, b]))
+                size.append(np.full(R.shape[0], k))
+                gid.append(np.arange(R.shape[0]))
+        self.m = g.I.size
+        if edge:
+            e = np.concatenate(edge)
+            order = np.argsort(e, kind="stable")
+            self.edge, self.size, self.gid = e[order], np.concatenate(size)[order], np.concatenate(gid)[order]
+        else:
+            self.edge = self.size = self.gid = np.zeros(0, np.int64)
+        self.start = np.searchsorted(self.edge, np.arange(self.m + 1))
+
+    def best(self, pairs: np.ndarray, sums: dict[int, np.ndarray]) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """(pairs in no pool group, {k: pool ids of the best group of every other pair})."""
+        cnt = self.start[pairs + 1] - self.start[pairs]
+        alone = pairs[cnt == 0]
+        has = pairs[cnt > 0]
+        if has.size == 0:
+            return alone, {}
+        c = cnt[cnt > 0]
+        owner = np.repeat(np.arange(has.size), c)
+        ent = np.repeat(self.start[has], c) + np.arange(owner.size) - np.repeat(np.cumsum(c) - c, c)
+        val = np.zeros(ent.size)
+        for k, s in sums.items():
+            sel = self.size[ent] == k
+            val[sel] = s[self.gid[ent[sel]]]
+        order = np.lexsort((-val, owner))
+        first = np.ones(order.size, bool)
+        first[1:] = owner[order][1:] != owner[order][:-1]
+        top = ent[order[first]]
+        return alone, {int(k): self.gid[top[self.size[top] == k]] for k in np.unique(self.size[top])}
+
+
 class _Rows:
     """The working set of HighsCutLP: pair rows by edge id, pool rows by (size, pool id)."""
 
@@ -138,6 +181,7 @@ def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0:
     n = g.n
     top = POOL_TOP if top is None else top
     ws = _Rows(HighsCutLP(p), g, pool)
+    lift = _PairLift(g, pool) if LIFT else None
     ws.add(2, np.flatnonzero(pf.w > 0))
     for k, rows in (seed or {}).items():
         if k in pool.rows:
@@ -151,7 +195,12 @@ def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0:
             bad_pairs = np.flatnonzero(q[g.I] + q[g.J] > 1.0 + tol)
             if bad_pairs.size == 0 and not viol:
                 break
-            added = ws.add(2, bad_pairs)
+            added = 0
+            if bad_pairs.size:
+                alone, lifted = lift.best(bad_pairs, sums) if lift else (bad_pairs, {})
+                added += ws.add(2, alone)
+                for k, ids in lifted.items():
+                    added += ws.add(k, ids)
             for k, ids in (_pick(viol, sums, pool, n, top).items() if viol else ()):
                 added += ws.add(k, ids)
             if added == 0:
