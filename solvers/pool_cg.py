@@ -28,6 +28,7 @@ from .lp_highs import HighsCutLP
 from .result_checks import check_lp_result
 
 LIFT = True
+PAIR_CAP = 1000         # most violated pairs added per round
 POOL_TOP = 200           # most violated pool groups added per round (besides one per sample)
 
 
@@ -197,6 +198,9 @@ def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0:
                 break
             added = 0
             if bad_pairs.size:
+                if PAIR_CAP and bad_pairs.size > PAIR_CAP:
+                    sv = q[g.I[bad_pairs]] + q[g.J[bad_pairs]]
+                    bad_pairs = bad_pairs[np.argsort(-sv, kind="stable")[:PAIR_CAP]]
                 alone, lifted = lift.best(bad_pairs, sums) if lift else (bad_pairs, {})
                 added += ws.add(2, alone)
                 for k, ids in lifted.items():
