@@ -19,7 +19,6 @@ import itertools
 import math
 
 import numpy as np
-from scipy.optimize import linprog
 
 RTOL = 1e-10
 _CHUNK_FLOATS = 4_000_000   # floats per chunk of gathered coordinates
@@ -217,6 +216,7 @@ def _l1_ball(P: np.ndarray) -> tuple[float, np.ndarray]:
         vals += [1.0] * d + [-1.0]
         rhs.append(0.0)
         r += 1
+    from scipy.optimize import linprog        # imported here: scipy.optimize costs ~0.2 s to load
     from scipy.sparse import csr_matrix
     A = csr_matrix((vals, (rows, cols)), shape=(r, nv))
     bounds = [(None, None)] * d + [(0, None)] * (k * d + 1)
