@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .ball_groups import RTOL, admissible, circumball, radius2_from_dist2
+from .ball_groups import RTOL, admissible, circumball, radius2_from_dist2, triangle_radius2
 from .cliques import DENSE_N, ConflictGraph, extend
 from .pairs import exact_dist, margin_factor
 
@@ -55,6 +55,28 @@ def _decide(D2: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
         ok[rest] = r2 <= lim2
         ratio[rest] = r2 / max(lim2, 1e-300)
     return ok, ratio
+
+
+def _decide3(src, rows: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """_decide for triples from the three squared sides src(a, b) (no (m, 3, 3) table)."""
+    s3, s2, s1 = src(rows[:, 0], rows[:, 1]), src(rows[:, 0], rows[:, 2]), src(rows[:, 1], rows[:, 2])
+    lim2 = (eps * (1 + RTOL)) ** 2
+    jung = np.maximum(np.maximum(s1, s2), s3) * (1.0 / 3.0)
+    ok = jung <= eps * eps
+    ratio = jung / max(eps * eps, 1e-300)
+    rest = np.flatnonzero(~ok)
+    if rest.size:
+        r2 = triangle_radius2(s1[rest], s2[rest], s3[rest])
+        ok[rest] = r2 <= lim2
+        ratio[rest] = r2 / max(lim2, 1e-300)
+    return ok, ratio
+
+
+def _decide_rows(src, rows: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """(admissible, screened value / threshold) of the groups `rows` from squared distances src."""
+    if rows.shape[1] == 3:
+        return _decide3(src, rows, eps)
+    return _decide(_member_dist2(src, rows), eps)
 
 
 def _member_dist2(src, rows: np.ndarray) -> np.ndarray:
@@ -117,14 +139,15 @@ def dense_l2_test(X: np.ndarray, eps: float, D2: np.ndarray | None = None):
         m, k = rows.shape
         if k <= 2 or m == 0:
             return np.ones(m, bool)
+        def exact(a, b):
+            return exact_dist(X[a], X[b], 2.0) ** 2
+
         if not screened:
-            return _decide(_member_dist2(lambda a, b: exact_dist(X[a], X[b], 2.0) ** 2, rows), eps)[0]
-        ok, ratio = _decide(_member_dist2(lambda a, b: G[a, b], rows), eps)
+            return _decide_rows(exact, rows, eps)[0]
+        ok, ratio = _decide_rows(lambda a, b: G[a, b], rows, eps)
         near = np.flatnonzero(np.abs(ratio - 1.0) <= BAND)
         if near.size:
-            R = rows[near]
-            exact = _member_dist2(lambda a, b: exact_dist(X[a], X[b], 2.0) ** 2, R)
-            ok[near] = _decide(exact, eps)[0]
+            ok[near] = _decide_rows(exact, rows[near], eps)[0]
         return ok
 
     return test
