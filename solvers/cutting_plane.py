@@ -7,6 +7,11 @@ all their sub-groups (the working set stays downward closed, so q is feasible fo
 re-solve warm, until no admissible group is violated: then q is feasible for the full (D) and the
 LP value is AT exactly. Isolated samples have q = 1.
 
+With the default HiGHS solver and lp_route 'colgen', a component whose admissible groups fit in a
+pool (solvers.group_pool: at most cliques.DENSE_N samples, l2 or l_inf) takes the row-form route
+of solvers.pool_cg instead: the groups enumerated once, (D) grown by rows and re-solved warm by
+the dual simplex, separation a vectorised sum over the pool.
+
 With `time_limit`, an unfinished solve returns the certified interval
 [lower = value of (P) on the current working set (a restriction), upper = worst-case risk bound of
 the classifier built from the current q (solvers.interval_bounds, one pass over the conflict edges)]

@@ -86,7 +86,7 @@ def repair_overflow(rows: dict[int, np.ndarray], y: dict[int, np.ndarray],
             {j: np.concatenate(v) for j, v in out_mass.items()})
 
 
-def _pick(viol: dict[int, np.ndarray], sums: dict[int, np.ndarray], pool: GroupPool, n: int,
+def _pick(viol: dict[int, np.ndarray], sums: dict[int, np.ndarray], pool: GroupPool,
           top: int) -> dict[int, np.ndarray]:
     """{k: pool ids}: the `top` largest sums over all sizes, plus each sample's largest-sum group."""
     ks = sorted(viol)
@@ -102,7 +102,6 @@ def _pick(viol: dict[int, np.ndarray], sums: dict[int, np.ndarray], pool: GroupP
     firsts = np.ones(best.size, bool)
     firsts[1:] = ent[best][1:] != ent[best][:-1]
     chosen[owner[best[firsts]]] = True
-    del n
     return {k: ids[chosen & (size == k)] for k in ks if np.any(chosen & (size == k))}
 
 
@@ -205,7 +204,7 @@ def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0:
                 added += ws.add(2, alone)
                 for k, ids in lifted.items():
                     added += ws.add(k, ids)
-            for k, ids in (_pick(viol, sums, pool, n, top).items() if viol else ()):
+            for k, ids in (_pick(viol, sums, pool, top).items() if viol else ()):
                 added += ws.add(k, ids)
             if added == 0:
                 raise SolverFailed("pool separation found only groups already in the LP "
