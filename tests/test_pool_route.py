@@ -226,3 +226,16 @@ def test_cut_lp_equals_column_lp_on_a_closed_working_set():
     assert abs(a.value - b.value) <= 1e-10 and abs(a.value - full_lp(p, groups)) <= 1e-9
     assert np.all(a.q >= 0) and np.all(a.q <= 1)
     assert np.all(sets.incidence(len(p)) @ a.q <= 1 + 1e-9)
+
+
+@pytest.mark.parametrize("norm", [math.inf, 2.0])
+def test_pool_route_on_denser_instances_matches_the_column_route(norm):
+    """Uniform points in [0, 1]^4, five classes, eps up to the point where groups of five abound."""
+    rng = np.random.default_rng(1)
+    X, y = rng.random((160, 4)), rng.integers(0, 5, 160)
+    for eps in (0.1, 0.16 if math.isinf(norm) else 0.2):
+        prog = GroupLP(X, y, np.full(160, 1 / 160), eps, norm, 5, None)
+        pooled, column = cutting_plane.solve(prog), cutting_plane.solve(prog, lp_route="full")
+        assert pooled.status == column.status == "optimal"
+        assert abs(pooled.value - column.value) <= 1e-9
+    assert pooled.info["groups_by_size"].get(4, 0) > 0
