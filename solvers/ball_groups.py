@@ -19,7 +19,6 @@ import itertools
 import math
 
 import numpy as np
-from scipy.optimize import linprog
 
 RTOL = 1e-10
 _CHUNK_FLOATS = 4_000_000   # floats per chunk of gathered coordinates
@@ -92,14 +91,46 @@ def triangle_radius2(s1: np.ndarray, s2: np.ndarray, s3: np.ndarray) -> np.ndarr
 
 def radius2_from_dist2(D2: np.ndarray) -> np.ndarray:
     """Squared l2 MEB radius of groups given their (m, k, k) squared distance matrices
-    (Euclidean MEBs depend on distances only; H_ij = (D_0i + D_0j - D_ij) / 2)."""
+    (Euclidean MEBs depend on distances only): closed forms for k <= 3; for k >= 4 the
+    circumscribed ball when its centre lies inside the simplex, else the largest facet radius
+    (recursively; see `circumball`)."""
     k = D2.shape[1]
     if k == 2:
         return D2[:, 0, 1] / 4.0
     if k == 3:
         return triangle_radius2(D2[:, 1, 2], D2[:, 0, 2], D2[:, 0, 1])
-    H = 0.5 * (D2[:, :1, :] + D2[:, :, :1] - D2)
-    return _meb_from_gram(H)[0]
+    r2, mu_min, usable = circumball(D2)
+    out = r2
+    rest = np.flatnonzero(~(usable & (mu_min > 0)))
+    if rest.size:       # the enclosing ball is not the circumscribed one: it is a facet's
+        Dr = D2[rest]
+        best = np.zeros(rest.size)
+        for v in range(k):
+            keep = [i for i in range(k) if i != v]
+            best = np.maximum(best, radius2_from_dist2(Dr[:, keep][:, :, keep]))
+        out[rest] = best
+    return out
+
+
+def circumball(D2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(R^2, smallest barycentric coordinate of the centre, usable) of the circumscribed balls of
+    simplices given by (m, k, k) squared distances: centre x_0 + sum_j lam_j a_j with
+    2 H lam = diag(H) (H the Gram matrix of a_j = x_j - x_0), R^2 = lam' H lam.
+
+    The minimum enclosing ball of S is this ball when every barycentric coordinate is > 0 (KKT);
+    otherwise, and when S is (nearly) affinely dependent (usable False), its support is a proper
+    subset, so its radius is the largest over the facets S - {v} (used by radius2_from_dist2)."""
+    H = 0.5 * (D2[:, :1, 1:] + D2[:, 1:, :1] - D2[:, 1:, 1:])
+    m, k1, _ = H.shape
+    diag = np.einsum("mii->mi", H)
+    scale = np.maximum(diag.max(1), 1e-300)
+    usable = np.abs(np.linalg.det(H / scale[:, None, None])) > 1e-12
+    Hs = H.copy()
+    Hs[~usable] = np.eye(k1)
+    lam = np.linalg.solve(Hs, 0.5 * diag[..., None])[..., 0]
+    r2 = np.einsum("mi,mij,mj->m", lam, H, lam)
+    mu_min = np.minimum(1.0 - lam.sum(1), lam.min(1))
+    return r2, mu_min, usable
 
 
 def meb_l2(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -185,6 +216,7 @@ def _l1_ball(P: np.ndarray) -> tuple[float, np.ndarray]:
         vals += [1.0] * d + [-1.0]
         rhs.append(0.0)
         r += 1
+    from scipy.optimize import linprog        # imported here: scipy.optimize costs ~0.2 s to load
     from scipy.sparse import csr_matrix
     A = csr_matrix((vals, (rows, cols)), shape=(r, nv))
     bounds = [(None, None)] * d + [(0, None)] * (k * d + 1)

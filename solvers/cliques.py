@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 _MAX_EXPAND = 2_000_000   # candidate (clique, vertex) pairs materialised at once
+DENSE_N = 2500            # graphs with at most this many vertices answer adjacency from a dense table
 
 
 @dataclass(frozen=True, eq=False)
@@ -65,7 +66,15 @@ class ConflictGraph:
         return u
 
     def adjacent(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Elementwise: is {a_i, b_i} an edge?"""
+        """Elementwise: is {a_i, b_i} an edge? (A dense n x n table for n <= DENSE_N, else a
+        binary search in the sorted edge codes.)"""
+        if self.n <= DENSE_N:
+            M = self.__dict__.get("_dense")
+            if M is None:
+                M = np.zeros((self.n, self.n), bool)
+                M[self.I, self.J] = M[self.J, self.I] = True
+                object.__setattr__(self, "_dense", M)
+            return M[a, b]
         return self.edge_pos(a, b) >= 0
 
     def pairs(self) -> np.ndarray:

@@ -7,6 +7,11 @@ all their sub-groups (the working set stays downward closed, so q is feasible fo
 re-solve warm, until no admissible group is violated: then q is feasible for the full (D) and the
 LP value is AT exactly. Isolated samples have q = 1.
 
+With the default HiGHS solver and lp_route 'colgen', a component whose admissible groups fit in a
+pool (solvers.group_pool: at most cliques.DENSE_N samples, l2 or l_inf) takes the row-form route
+of solvers.pool_cg instead: the groups enumerated once, (D) grown by rows and re-solved warm by
+the dual simplex, separation a vectorised sum over the pool.
+
 With `time_limit`, an unfinished solve returns the certified interval
 [lower = value of (P) on the current working set (a restriction), upper = worst-case risk bound of
 the classifier built from the current q (solvers.interval_bounds, one pass over the conflict edges)]
@@ -30,11 +35,13 @@ from robustdsl.ir import GroupLP, GroupSet
 
 from .ball_groups import group_test
 from .cliques import ConflictGraph, enumerate_cliques
+from .group_pool import build_pool
 from .interval_bounds import neighbour_bound
 from .local_lp import solve_local
 from .lp_highs import HighsGroupLP
 from .pair_flow import pair_flow as solve_pair_flow
 from .pairs import conflict_pairs
+from .pool_cg import solve_with_pool
 from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
 
@@ -122,6 +129,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     if lp_route not in ("local", "colgen", "full"):
         raise InvalidInput("lp_route", f"got {lp_route!r}", "'local', 'colgen' or 'full'")
     farm = executor is not None and make_solver is None
+    use_pool = make_solver is None and backend == "highs" and lp_route == "colgen"
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
     start = t0 = time.perf_counter()
@@ -163,7 +171,8 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
         else:
             try:
                 comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
-                                            clock, start, time_limit, pair_flow, seeds.get(c), lp_route)
+                                            clock, start, time_limit, pair_flow, seeds.get(c), lp_route,
+                                            use_pool=use_pool)
             except KeyboardInterrupt:  # Ctrl-C outside the LP loop (flow, separation): the component counts 0
                 timed_out = interrupted = True
                 q[vs] = 0.0
@@ -217,7 +226,8 @@ def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_trip
     g = ConflictGraph(sub_program.n, I, J, sub_program.labels, None)
     res = _solve_component(sub_program, g, np.arange(sub_program.n), sub_program.group_limit,
                            lambda p: HighsGroupLP(p), init_triples, top, tol, clock,
-                           time.perf_counter(), time_limit, use_flow, seed, lp_route)
+                           time.perf_counter(), time_limit, use_flow, seed, lp_route,
+                           use_pool=lp_route == "colgen")
     return res, clock.t
 
 
@@ -253,13 +263,17 @@ def classifier_upper(g: ConflictGraph, program: GroupLP, q: np.ndarray, L: int, 
 def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                      make_solver: SolverFactory, init_triples: bool, top: int | None, tol: float,
                      clock: _Clock, start: float, time_limit: float | None, use_flow: bool = True,
-                     seed: dict[int, np.ndarray] | None = None, lp_route: str = "colgen") -> dict:
+                     seed: dict[int, np.ndarray] | None = None, lp_route: str = "colgen",
+                     use_pool: bool = False) -> dict:
+    """One component: pair flow, then (use_pool and a small component: solvers.pool_cg) cutting
+    planes over the group pool, else the working-set loop below."""
     t0 = time.perf_counter()
     sub, _ = g.induced(vs)
     if program.norm == 2 and sub.dist is None:         # lengths measured lazily by separation
         sub = ConflictGraph(sub.n, sub.I, sub.J, sub.labels, np.full(sub.I.size, np.nan))
     Xc = program.X[vs]
     Lc = min(L, int(np.unique(sub.labels).size))
+    top_given = top
     top = top if top is not None else max(100, 2 * vs.size)
     first = pf = None
     if use_flow and not init_triples:
@@ -267,6 +281,20 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
         if pf is not None:
             t0 = clock.add("flow", t0)
             viol, stopped, halted = None, False, False
+            pool = build_pool(sub, Xc, program.eps, program.norm, Lc) if (Lc > 2 and use_pool) else None
+            if pool is not None:
+                t0 = clock.add("groups", t0)
+                viol0 = pool.violated(pf.q, tol)
+                if not viol0:                          # no violated group: the pair value is exact
+                    return {"value": pf.value, "q": pf.q, "groups": GroupSet.from_rows(vs[sub.pairs()]),
+                            "w": pf.w, "rounds": 0, "timed_out": False, "interrupted": False, "flow": 1}
+                res = solve_with_pool(sub, program.weights[vs], pool, pf, viol0, tol=tol,
+                                      top=top_given, clock=clock,
+                                      deadline=None if time_limit is None else start + time_limit,
+                                      seed=seed)
+                res["groups"] = GroupSet(res["groups"].indptr, vs[res["groups"].indices],
+                                         res["groups"].cost)
+                return res
             if Lc > 2:
                 try:
                     viol = violated_groups(sub, Xc, pf.q, program.eps, program.norm, Lc, tol=tol,

@@ -27,7 +27,7 @@ from robustdsl.solution import Certificate
 
 from .cliques import ConflictGraph
 from .pairs import exact_dist, margin_factor
-from .separation import violated_groups
+from .separation import edge_lengths, violated_groups
 
 GAP_TOL = 1e-9
 DIST_RTOL = 1e-9     # a point at distance <= eps (1 + DIST_RTOL) is inside the ball
@@ -106,9 +106,7 @@ def conflict_graph_from_pairs(X: np.ndarray, labels: np.ndarray, eps: float, nor
     I, J = np.asarray(I, np.int64), np.asarray(J, np.int64)
     ok = ((mask[I] | mask[J]) if either else (mask[I] & mask[J])) & (labels[I] != labels[J])
     lo, hi = np.minimum(I[ok], J[ok]), np.maximum(I[ok], J[ok])
-    D = np.empty(lo.size)
-    for s in range(0, lo.size, 8192):
-        D[s:s + 8192] = exact_dist(X[lo[s:s + 8192]], X[hi[s:s + 8192]], norm)
+    D = edge_lengths(X, lo, hi, norm)
     inside = D <= 2.0 * eps * (1 + DIST_RTOL) + 1e-300
     return ConflictGraph(X.shape[0], lo[inside], hi[inside], labels,
                          D[inside] if norm == 2 else None)
@@ -194,8 +192,8 @@ def sparse_classifier_risk(X: np.ndarray, labels: np.ndarray, q: np.ndarray, eps
         pos = g.edge_pos(t[cl[known]], cu[known])
         d[known[pos >= 0]] = g.dist[pos[pos >= 0]]
     todo = np.flatnonzero(np.isnan(d))
-    for s in range(0, todo.size, 8192):
-        k = todo[s:s + 8192]
+    for s in range(0, todo.size, 256):                  # small chunks: cache-resident temporaries
+        k = todo[s:s + 256]
         d[k] = exact_dist(Z[cl[k]], X[cu[k]], norm)
     r_hi = eps * (1 + DIST_RTOL) + 1e-300
     inside = d <= r_hi

@@ -111,3 +111,77 @@ class HighsGroupLP:
     def all_groups(self) -> GroupSet:
         """Every column added so far, in column order."""
         return GroupSet.concat(self.groups)
+
+
+class HighsCutLP:
+    """(D) through highspy with the groups as ROWS, grown by cutting planes and re-solved warm by
+    the dual simplex (new rows keep the basis dual feasible):
+
+        max sum_v p_v q_v  s.t.  sum_{v in S} q_v <= 1 + B(S)  (S in the working set),  0 <= q <= 1
+
+    value = sum_v p_v - optimum (= AT of the working set). The row duals y >= 0 solve the LP dual
+    min sum_S (1 + B(S)) y_S + sum_v z_v s.t. sum_{S contains v} y_S + z_v >= p_v, which is (P) up to
+    over-coverage at vertices with q_v = 0 (see repair_overflow). The working set need not be
+    downward closed: q >= 0 is a bound here."""
+
+    backend = "highs"
+
+    def __init__(self, weights: np.ndarray, time_limit: float | None = None):
+        p = np.asarray(weights, dtype=np.float64)
+        if p.ndim != 1 or not np.all(np.isfinite(p)) or not np.all(p > 0):
+            raise InvalidInput("weights", "must be a 1-D array of finite positive numbers")
+        self.n = p.size
+        self.p = p
+        self.time_limit = time_limit
+        self.groups: list[GroupSet] = []
+        self.n_rows = 0
+        h = new_highs()
+        h.setOptionValue("output_flag", False)
+        for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+            h.setOptionValue(opt, _TOL)
+        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h.addCols(self.n, p, np.zeros(self.n), np.ones(self.n), 0, np.zeros(self.n, np.int32),
+                  np.zeros(0, np.int32), np.zeros(0))
+        self._h = h
+
+    def add_groups(self, groups: GroupSet) -> None:
+        """Append one row per group: ones on its members' columns, upper bound 1 + B(S)."""
+        m = groups.n_groups
+        if m == 0:
+            return
+        if groups.indices.size and (groups.indices.min() < 0 or groups.indices.max() >= self.n):
+            raise InvalidInput("groups", f"member indices must lie in 0..{self.n - 1}")
+        self._h.addRows(m, np.full(m, -highspy.kHighsInf), 1.0 + groups.cost, int(groups.indptr[-1]),
+                        np.asarray(groups.indptr[:-1], np.int32), np.asarray(groups.indices, np.int32),
+                        np.ones(groups.indices.size))
+        self.groups.append(groups)
+        self.n_rows += m
+
+    def solve(self, time_limit: float | None = None) -> LPResult:
+        """Solve (warm from the last basis); SolverFailed unless HiGHS reports Optimal.
+        w = the row duals y (one per group, in row order), q = the column values."""
+        h = self._h
+        if self.n_rows == 0:
+            return LPResult(value=0.0, w=np.zeros(0), r=np.zeros(self.n), q=np.ones(self.n),
+                            budget_dual=None, status="Optimal", backend="highs", seconds=0.0)
+        tl = time_limit if time_limit is not None else self.time_limit
+        h.setOptionValue("time_limit", h.getRunTime() + float(tl) if tl is not None else highspy.kHighsInf)
+        t0 = time.perf_counter()
+        h.run()
+        secs = time.perf_counter() - t0
+        status = h.getModelStatus()
+        word = h.modelStatusToString(status)
+        if status != highspy.HighsModelStatus.kOptimal:
+            raise SolverFailed(f"HiGHS did not solve the cutting-plane LP: {word}", status=word,
+                               backend="highs")
+        sol = h.getSolution()
+        info = h.getInfo()
+        q = np.clip(np.asarray(sol.col_value, dtype=np.float64), 0.0, 1.0)
+        y = np.maximum(np.asarray(sol.row_dual, dtype=np.float64), 0.0)
+        return LPResult(value=float(self.p.sum() - info.objective_function_value), w=y, r=1.0 - q, q=q,
+                        budget_dual=None, status=word, backend="highs", seconds=secs,
+                        iterations=int(info.simplex_iteration_count))
+
+    def all_groups(self) -> GroupSet:
+        """Every row added so far, in row order."""
+        return GroupSet.concat(self.groups)

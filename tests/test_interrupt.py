@@ -43,15 +43,18 @@ from test_interrupt import instance, problem
 from robustdsl.errors import TimeLimitReached
 from robustdsl.solvers import lp_highs
 
-orig, calls = lp_highs.HighsGroupLP.solve, [0]
-def slow(self, time_limit=None):
-    res = orig(self, time_limit)
-    calls[0] += 1
-    print("LP", calls[0], flush=True)
-    if calls[0] >= 2:
-        time.sleep(120)          # Ctrl-C lands here, inside the cutting-plane loop
-    return res
-lp_highs.HighsGroupLP.solve = slow
+calls = [0]
+def slowed(orig):
+    def slow(self, time_limit=None):
+        res = orig(self, time_limit)
+        calls[0] += 1
+        print("LP", calls[0], flush=True)
+        if calls[0] >= 2:
+            time.sleep(120)          # Ctrl-C lands here, inside the cutting-plane loop
+        return res
+    return slow
+for cls in (lp_highs.HighsGroupLP, lp_highs.HighsCutLP):   # column form and row (pool) form
+    cls.solve = slowed(cls.solve)
 try:
     sol = problem(*instance()).solve()
     print(json.dumps({{"finished": True, "value": sol.value}}), flush=True)
@@ -103,17 +106,19 @@ def test_sigint_returns_certified_interval(exact):
 
 
 def test_time_limit_mid_loop_gives_interval_containing_at(exact, monkeypatch):
-    orig = lp_highs.HighsGroupLP.solve
     calls = []
 
-    def slow(self, time_limit=None):
-        res = orig(self, time_limit)
-        calls.append(1)
-        if len(calls) >= 2:
-            time.sleep(0.6)
-        return res
+    def slowed(orig):
+        def slow(self, time_limit=None):
+            res = orig(self, time_limit)
+            calls.append(1)
+            if len(calls) >= 2:
+                time.sleep(0.6)
+            return res
+        return slow
 
-    monkeypatch.setattr(lp_highs.HighsGroupLP, "solve", slow)
+    for cls in (lp_highs.HighsGroupLP, lp_highs.HighsCutLP):   # column form and row (pool) form
+        monkeypatch.setattr(cls, "solve", slowed(cls.solve))
     t0 = time.perf_counter()
     sol = problem(*instance()).solve(time_limit=0.5)
     assert time.perf_counter() - t0 < 10

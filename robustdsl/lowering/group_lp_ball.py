@@ -136,7 +136,9 @@ class GroupLPBallRule(LoweringRule):
                 graph = _bounded_graph(program, opts)
                 if isinstance(graph, Solution):          # the pairs did not fit: certified interval
                     return program, graph, False
-            raw = cutting_plane.solve(program, _make_solver(backend, opts.get("time_limit")), graph=graph,
+            # highs: the solver's own choice (None), so its row-form pool route can run
+            raw = cutting_plane.solve(program, None if backend == "highs" else
+                                      _make_solver(backend, opts.get("time_limit")), graph=graph,
                                       backend=backend, time_limit=opts.get("time_limit"),
                                       progress=bool(opts.get("progress", False)),
                                       init_triples=bool(opts.get("init_triples", False)),
