@@ -20,6 +20,44 @@ from robustdsl.ir import GroupSet, LPResult
 _TOL = 1e-10
 
 
+def _weights(weights: np.ndarray) -> np.ndarray:
+    """The sample masses p as float64; InvalidInput unless 1-D, finite and positive."""
+    p = np.asarray(weights, dtype=np.float64)
+    if p.ndim != 1 or not np.all(np.isfinite(p)) or not np.all(p > 0):
+        raise InvalidInput("weights", "must be a 1-D array of finite positive numbers")
+    return p
+
+
+def _maximiser() -> highspy.Highs:
+    """A silent HiGHS model with tight feasibility tolerances, maximising."""
+    h = new_highs()
+    h.setOptionValue("output_flag", False)
+    for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(opt, _TOL)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    return h
+
+
+def _check_members(groups: GroupSet, n: int) -> None:
+    if groups.indices.size and (groups.indices.min() < 0 or groups.indices.max() >= n):
+        raise InvalidInput("groups", f"member indices must lie in 0..{n - 1}")
+
+
+def _run(h: highspy.Highs, time_limit: float | None, what: str) -> tuple[str, float]:
+    """Run warm; HiGHS compares time_limit with its run time accumulated over all runs of the
+    object, hence the offset. (status word, seconds); SolverFailed unless Optimal."""
+    h.setOptionValue("time_limit", h.getRunTime() + float(time_limit) if time_limit is not None
+                     else highspy.kHighsInf)
+    t0 = time.perf_counter()
+    h.run()
+    secs = time.perf_counter() - t0
+    status = h.getModelStatus()
+    word = h.modelStatusToString(status)
+    if status != highspy.HighsModelStatus.kOptimal:
+        raise SolverFailed(f"HiGHS did not solve the {what}: {word}", status=word, backend="highs")
+    return word, secs
+
+
 class HighsGroupLP:
     """GroupLPSolver on HiGHS (dual simplex, warm restarts after add_groups).
 
@@ -30,9 +68,7 @@ class HighsGroupLP:
 
     def __init__(self, weights: np.ndarray, budget: float | None = None,
                  time_limit: float | None = None):
-        p = np.asarray(weights, dtype=np.float64)
-        if p.ndim != 1 or not np.all(np.isfinite(p)) or not np.all(p > 0):
-            raise InvalidInput("weights", "must be a 1-D array of finite positive numbers")
+        p = _weights(weights)
         if budget is not None and not (np.isfinite(budget) and budget >= 0):
             raise InvalidInput("budget", f"must be finite and >= 0, got {budget}")
         self.n = p.size
@@ -40,11 +76,7 @@ class HighsGroupLP:
         self.time_limit = time_limit
         self.groups: list[GroupSet] = []
         self.n_cols = 0
-        h = new_highs()
-        h.setOptionValue("output_flag", False)
-        for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
-            h.setOptionValue(opt, _TOL)
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h = _maximiser()
         m = self.n + (budget is not None)
         upper = np.concatenate([p, [budget]]) if budget is not None else p.copy()
         h.addRows(m, np.full(m, -highspy.kHighsInf), upper, 0, np.zeros(m, np.int32),
@@ -56,8 +88,7 @@ class HighsGroupLP:
         m = groups.n_groups
         if m == 0:
             return
-        if groups.indices.size and (groups.indices.min() < 0 or groups.indices.max() >= self.n):
-            raise InvalidInput("groups", f"member indices must lie in 0..{self.n - 1}")
+        _check_members(groups, self.n)
         sizes = groups.sizes.astype(np.float64)
         if self.budget is not None:
             gain = sizes - 1.0
@@ -87,16 +118,7 @@ class HighsGroupLP:
             return LPResult(value=0.0, w=np.zeros(0), r=np.zeros(self.n), q=np.ones(self.n),
                             budget_dual=0.0 if self.budget is not None else None,
                             status="Optimal", backend="highs", seconds=0.0)
-        tl = time_limit if time_limit is not None else self.time_limit
-        # HiGHS compares time_limit with its run time accumulated over all runs of this object
-        h.setOptionValue("time_limit", h.getRunTime() + float(tl) if tl is not None else highspy.kHighsInf)
-        t0 = time.perf_counter()
-        h.run()
-        secs = time.perf_counter() - t0
-        status = h.getModelStatus()
-        word = h.modelStatusToString(status)
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolverFailed(f"HiGHS did not solve the group LP: {word}", status=word, backend="highs")
+        word, secs = _run(h, time_limit if time_limit is not None else self.time_limit, "group LP")
         sol = h.getSolution()
         info = h.getInfo()
         duals = np.maximum(np.asarray(sol.row_dual, dtype=np.float64), 0.0)
@@ -127,19 +149,13 @@ class HighsCutLP:
     backend = "highs"
 
     def __init__(self, weights: np.ndarray, time_limit: float | None = None):
-        p = np.asarray(weights, dtype=np.float64)
-        if p.ndim != 1 or not np.all(np.isfinite(p)) or not np.all(p > 0):
-            raise InvalidInput("weights", "must be a 1-D array of finite positive numbers")
+        p = _weights(weights)
         self.n = p.size
         self.p = p
         self.time_limit = time_limit
         self.groups: list[GroupSet] = []
         self.n_rows = 0
-        h = new_highs()
-        h.setOptionValue("output_flag", False)
-        for opt in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
-            h.setOptionValue(opt, _TOL)
-        h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+        h = _maximiser()
         h.addCols(self.n, p, np.zeros(self.n), np.ones(self.n), 0, np.zeros(self.n, np.int32),
                   np.zeros(0, np.int32), np.zeros(0))
         self._h = h
@@ -149,8 +165,7 @@ class HighsCutLP:
         m = groups.n_groups
         if m == 0:
             return
-        if groups.indices.size and (groups.indices.min() < 0 or groups.indices.max() >= self.n):
-            raise InvalidInput("groups", f"member indices must lie in 0..{self.n - 1}")
+        _check_members(groups, self.n)
         self._h.addRows(m, np.full(m, -highspy.kHighsInf), 1.0 + groups.cost, int(groups.indptr[-1]),
                         np.asarray(groups.indptr[:-1], np.int32), np.asarray(groups.indices, np.int32),
                         np.ones(groups.indices.size))
@@ -164,16 +179,8 @@ class HighsCutLP:
         if self.n_rows == 0:
             return LPResult(value=0.0, w=np.zeros(0), r=np.zeros(self.n), q=np.ones(self.n),
                             budget_dual=None, status="Optimal", backend="highs", seconds=0.0)
-        tl = time_limit if time_limit is not None else self.time_limit
-        h.setOptionValue("time_limit", h.getRunTime() + float(tl) if tl is not None else highspy.kHighsInf)
-        t0 = time.perf_counter()
-        h.run()
-        secs = time.perf_counter() - t0
-        status = h.getModelStatus()
-        word = h.modelStatusToString(status)
-        if status != highspy.HighsModelStatus.kOptimal:
-            raise SolverFailed(f"HiGHS did not solve the cutting-plane LP: {word}", status=word,
-                               backend="highs")
+        word, secs = _run(h, time_limit if time_limit is not None else self.time_limit,
+                          "cutting-plane LP")
         sol = h.getSolution()
         info = h.getInfo()
         q = np.clip(np.asarray(sol.col_value, dtype=np.float64), 0.0, 1.0)
