@@ -17,6 +17,9 @@ With `time_limit`, an unfinished solve returns the certified interval
 the classifier built from the current q (solvers.interval_bounds, one pass over the conflict edges)]
 with status 'interval'.
 Ctrl-C (KeyboardInterrupt) during the component loop does the same, with info['interrupted'] = True.
+If the distance pass itself is cut (deadline or Ctrl-C), lower = the pair value by max-flow on the
+pairs found so far (a subset: a restriction of (P); 0 after Ctrl-C) and upper = the trivial mass (1 - 1/K) of the
+uniform classifier (q = 1/K, feasible for every group); info['pair_pass'] says how far it got.
 """
 from __future__ import annotations
 
@@ -40,7 +43,7 @@ from .interval_bounds import neighbour_bound
 from .local_lp import solve_local
 from .lp_highs import HighsGroupLP
 from .pair_flow import pair_flow as solve_pair_flow
-from .pairs import conflict_pairs
+from .pairs import PassStopped, conflict_pairs
 from .pool_cg import solve_with_pool
 from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
@@ -78,7 +81,7 @@ class _Clock:
 
 
 def conflict_graph(program: GroupLP, *, executor=None, device: str = "cpu",
-                   progress: bool = False, **limits) -> ConflictGraph:
+                   progress: bool = False, deadline: float | None = None, **limits) -> ConflictGraph:
     """Cross-class pairs whose eps-balls meet: dist(x_u, x_v) <= 2 eps (any norm), exact pair set.
 
     limits: max_pairs / max_bytes of solvers.pairs.conflict_pairs (ResourceLimit beyond them).
@@ -87,7 +90,7 @@ def conflict_graph(program: GroupLP, *, executor=None, device: str = "cpu",
     float64 distance for every pair."""
     I, J, _ = conflict_pairs(program.X, program.labels, 2.0 * program.eps, program.norm,
                              executor=executor, device=device, progress=progress,
-                             distances="screened", **limits)
+                             distances="screened", deadline=deadline, **limits)
     return ConflictGraph(program.n, I, J, program.labels, None)
 
 
@@ -134,15 +137,22 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     clock = _Clock()
     start = t0 = time.perf_counter()
     L = program.group_limit
-    g = graph if graph is not None else conflict_graph(program, executor=executor, device=device,
-                                                       progress=progress, **(limits or {}))
+    stopped = None               # the pair pass stopped early: g holds a subset of the pairs
+    try:
+        g = graph if graph is not None else conflict_graph(
+            program, executor=executor, device=device, progress=progress,
+            deadline=None if time_limit is None else start + time_limit, **(limits or {}))
+    except PassStopped as exc:
+        stopped = exc
+        g = ConflictGraph(program.n, exc.pairs[0], exc.pairs[1], program.labels, None)
     t0 = clock.add("distances", t0)
     members = components(g)
     seeds = _seed_by_component(program.n, members, seed)
     clock.add("groups", t0)
     q = np.ones(program.n)
     lower = 0.0
-    parts, ws, rounds, timed_out, interrupted, by_flow = [], [], [], False, False, 0
+    parts, ws, rounds, by_flow = [], [], [], 0
+    timed_out, interrupted = stopped is not None, stopped is not None and stopped.interrupted
     futures = {}
     if farm:
         for c, vs in enumerate(members):
@@ -162,7 +172,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                                           comp_res["groups"].cost)
             for k, v in t_job.items():
                 clock.t[k] = clock.t.get(k, 0.0) + v
-        elif interrupted or (remaining is not None and remaining <= 0):
+        elif interrupted or stopped is not None or (remaining is not None and remaining <= 0):
             timed_out = True
             comp_res = _pair_bound(program, g, vs) if pair_flow and not interrupted else None
             if comp_res is None:
@@ -192,7 +202,11 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     if timed_out:  # the neighbour bound is one pass over the edges: the deadline is kept
         t0 = time.perf_counter()
         trivial = float(program.weights.sum()) * (1.0 - 1.0 / program.n_classes)  # uniform f
-        upper = min(neighbour_bound(g, program.weights, q, L), trivial)
+        if stopped is not None:  # q may violate pairs never seen: q = 1/K (uniform f) is feasible
+            q[:] = 1.0 / program.n_classes
+            upper = trivial
+        else:
+            upper = min(neighbour_bound(g, program.weights, q, L), trivial)
         clock.add("separation", t0)
     status = "interval" if timed_out else ("optimal" if program.exact else "lower_bound")
     info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size),
@@ -202,6 +216,9 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
             "max_group_size": L, "tolerance": tol}
     if interrupted:
         info["interrupted"] = True
+    if stopped is not None:
+        info["pair_pass"] = {"stopped": str(stopped), "blocks_done": stopped.done,
+                             "blocks": stopped.total}
     return GroupSolve(value=lower, lower=lower, upper=upper, status=status, groups=groups, w=w, q=q,
                       graph=g, max_size=L, backend=backend, info=info, timings=dict(clock.t))
 

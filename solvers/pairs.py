@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Iterator
@@ -321,11 +322,21 @@ def plan_pass(X, labels, threshold, norm, block: int = 2048, max_bytes: int = DE
     return X, order, _tasks(counts, b), scr
 
 
+class PassStopped(Exception):
+    """The pair pass stopped early (deadline or Ctrl-C): `pairs` = (I, J, D) of the finished
+    blocks, a subset of the conflict pairs (so any pair value on them is a lower bound)."""
+
+    def __init__(self, pairs, done: int, total: int, interrupted: bool):
+        why = "interrupted (Ctrl-C)" if interrupted else "time limit reached"
+        super().__init__(f"pair pass {why} after {done} of {total} blocks")
+        self.pairs, self.done, self.total, self.interrupted = pairs, done, total, interrupted
+
+
 def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: float,
                    block: int = 2048, *, max_bytes: int = DEFAULT_MAX_BYTES,
                    max_pairs: int | None = DEFAULT_MAX_PAIRS, executor=None,
-                   device: str = "cpu", progress: bool = False, distances: str = "exact"
-                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   device: str = "cpu", progress: bool = False, distances: str = "exact",
+                   deadline: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(I, J, D): all u < v with labels[u] != labels[v] and dist(x_u, x_v) <= threshold.
 
     The pair set is exactly the float64 brute force's, sorted by (I, J), I and J int64.
@@ -337,7 +348,9 @@ def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: fl
     ResourceLimit once more pairs than this are found (None: no bound); executor: a
     concurrent.futures.Executor for the blocks (local processes: prefer the 'spawn' or
     'forkserver' context once torch is loaded; Dask: `Client(...).get_executor()`), at most
-    2 x workers blocks in flight; device: torch device for large blocks ('cuda' if available).
+    2 x workers blocks in flight; device: torch device for large blocks ('cuda' if available);
+    deadline: a time.perf_counter() value. Past it after a block, or on Ctrl-C, the pass stops
+    with PassStopped carrying the pairs of the finished blocks (a subset of the answer).
     """
     plan = plan_pass(X, labels, threshold, norm, block, max_bytes, device, distances)
     empty = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
@@ -345,15 +358,21 @@ def conflict_pairs(X: np.ndarray, labels: np.ndarray, threshold: float, norm: fl
         return empty
     X, order, tasks, scr = plan
     store = PairStore(X.shape[0], dtype=length_dtype(scr))
-    for done, (_, (gi, gj, dist)) in enumerate(run_blocks(X, order, tasks, scr, executor, progress), 1):
-        if max_pairs is not None and store.size + gi.size > max_pairs:
-            found = store.size + gi.size
-            est = found * len(tasks) / done
-            raise ResourceLimit("max_pairs", f"more than {max_pairs} conflict pairs after {done} of "
-                                f"{len(tasks)} blocks (about {est:.3g} pairs, {24 * est / 2**30:.2f} GiB "
-                                f"expected in all)", "raise max_pairs or lower the threshold, or pass "
-                                "a memory budget (solvers.pair_budget.bounded_pairs) for an interval")
-        store.append(gi, gj, dist)
+    done = 0
+    try:
+        for done, (_, (gi, gj, dist)) in enumerate(run_blocks(X, order, tasks, scr, executor, progress), 1):
+            if max_pairs is not None and store.size + gi.size > max_pairs:
+                found = store.size + gi.size
+                est = found * len(tasks) / done
+                raise ResourceLimit("max_pairs", f"more than {max_pairs} conflict pairs after {done} of "
+                                    f"{len(tasks)} blocks (about {est:.3g} pairs, {24 * est / 2**30:.2f} "
+                                    f"GiB expected in all)", "raise max_pairs or lower the threshold, or "
+                                    "pass a memory budget (solvers.pair_budget.bounded_pairs) for an interval")
+            store.append(gi, gj, dist)
+            if deadline is not None and done < len(tasks) and time.perf_counter() > deadline:
+                raise PassStopped(store.sorted_pairs() if store.size else empty, done, len(tasks), False)
+    except KeyboardInterrupt:
+        raise PassStopped(store.sorted_pairs() if store.size else empty, done, len(tasks), True) from None
     if store.size == 0:
         return empty
     return store.sorted_pairs()

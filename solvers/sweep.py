@@ -19,7 +19,7 @@ from robustdsl.errors import InvalidInput
 
 from .cliques import ConflictGraph
 from .pair_budget import bounded_pairs, budget_pairs
-from .pairs import conflict_pairs, restrict_pairs
+from .pairs import PassStopped, conflict_pairs, restrict_pairs
 from .truncated import interval_solution
 
 
@@ -82,8 +82,15 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     kw = {} if max_bytes is None else {"max_bytes": max_bytes}
     bounded = None
     if max_memory is None:
-        I, J, D = conflict_pairs(X, lab, 2.0 * float(grid.max()), norm, executor=executor,
-                                 device=device, progress=progress, distances="screened", **kw)
+        try:
+            I, J, D = conflict_pairs(X, lab, 2.0 * float(grid.max()), norm, executor=executor,
+                                     device=device, progress=progress, distances="screened",
+                                     deadline=None if time_limit is None else start + time_limit, **kw)
+        except PassStopped as exc:     # the time ran out in the distance pass: nothing is certified
+            if exc.interrupted:        # beyond the trivial interval; Ctrl-C keeps its meaning
+                raise KeyboardInterrupt from exc
+            return [_unsolved(GroupLP(X, lab, p, float(e), float(norm), K, max_group_size), classes,
+                              reason=str(exc)) for e in grid]
     else:
         kept = budget_pairs(max_memory, n, X.shape[1], **kw)
         bounded = bounded_pairs(X, lab, 2.0 * grid, norm, kept, executor=executor, device=device,
@@ -130,7 +137,7 @@ def _bigger_groups(groups) -> dict[int, np.ndarray]:
     return out
 
 
-def _unsolved(program, classes, lower: float = 0.0):
+def _unsolved(program, classes, lower: float = 0.0, reason: str = "time limit reached before this eps"):
     """A Solution for an eps the time limit left unsolved: [the certified lower bound of a smaller
     eps (AT is monotone in eps), the trivial upper bound mass (1 - 1/K)]."""
     from robustdsl.solution import Solution
@@ -138,5 +145,5 @@ def _unsolved(program, classes, lower: float = 0.0):
     mass = float(program.weights.sum())
     return Solution(value=lower, lower=lower, upper=mass * (1.0 - 1.0 / program.n_classes),
                     status="interval", backend="highs", rule="group_lp_ball",
-                    timings={}, info={"reason": "time limit reached before this eps"})
+                    timings={}, info={"reason": reason})
 
