@@ -114,7 +114,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
           top: int | None = None, tol: float = TOL, limits: dict | None = None,
           graph: ConflictGraph | None = None, seed: dict[int, np.ndarray] | None = None,
           executor=None, device: str = "cpu", pair_flow: bool = True,
-          parallel_min: int = 256, lp_route: str = "colgen") -> GroupSolve:
+          parallel_min: int = 256, lp_route: str = "colgen", partial_graph: bool = False) -> GroupSolve:
     """AT (or AT_L) of the program; see the module docstring.
 
     limits: max_pairs / max_bytes of the pair search; graph: the conflict graph if already known
@@ -128,7 +128,8 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     pair columns with the LP duals (column generation), 'local' first solves on a growing region
     around the violations with the flow fixed elsewhere (solvers.local_lp; components of at least
     LOCAL_MIN samples; exact, but measured slower on MNIST: many warm rounds), falling back to
-    'colgen'; 'full' gives HiGHS every pair from the start."""
+    'colgen'; 'full' gives HiGHS every pair from the start; partial_graph: `graph` holds only some
+    of the conflict pairs (a cut distance pass): pair values by max-flow, no LP, trivial upper bound."""
     if lp_route not in ("local", "colgen", "full"):
         raise InvalidInput("lp_route", f"got {lp_route!r}", "'local', 'colgen' or 'full'")
     farm = executor is not None and make_solver is None
@@ -138,12 +139,13 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     start = t0 = time.perf_counter()
     L = program.group_limit
     stopped = None               # the pair pass stopped early: g holds a subset of the pairs
+    partial = partial_graph
     try:
         g = graph if graph is not None else conflict_graph(
             program, executor=executor, device=device, progress=progress,
             deadline=None if time_limit is None else start + time_limit, **(limits or {}))
     except PassStopped as exc:
-        stopped = exc
+        stopped, partial = exc, True
         g = ConflictGraph(program.n, exc.pairs[0], exc.pairs[1], program.labels, None)
     t0 = clock.add("distances", t0)
     members = components(g)
@@ -152,7 +154,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     q = np.ones(program.n)
     lower = 0.0
     parts, ws, rounds, by_flow = [], [], [], 0
-    timed_out, interrupted = stopped is not None, stopped is not None and stopped.interrupted
+    timed_out, interrupted = partial, stopped is not None and stopped.interrupted
     futures = {}
     if farm:
         for c, vs in enumerate(members):
@@ -172,7 +174,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                                           comp_res["groups"].cost)
             for k, v in t_job.items():
                 clock.t[k] = clock.t.get(k, 0.0) + v
-        elif interrupted or stopped is not None or (remaining is not None and remaining <= 0):
+        elif interrupted or partial or (remaining is not None and remaining <= 0):
             timed_out = True
             comp_res = _pair_bound(program, g, vs) if pair_flow and not interrupted else None
             if comp_res is None:
@@ -202,7 +204,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     if timed_out:  # the neighbour bound is one pass over the edges: the deadline is kept
         t0 = time.perf_counter()
         trivial = float(program.weights.sum()) * (1.0 - 1.0 / program.n_classes)  # uniform f
-        if stopped is not None:  # q may violate pairs never seen: q = 1/K (uniform f) is feasible
+        if partial:  # q may violate pairs never seen: q = 1/K (uniform f) is feasible
             q[:] = 1.0 / program.n_classes
             upper = trivial
         else:

@@ -11,6 +11,7 @@ Every value keeps its own certificate (solution_from, certify=True).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -86,11 +87,10 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
             I, J, D = conflict_pairs(X, lab, 2.0 * float(grid.max()), norm, executor=executor,
                                      device=device, progress=progress, distances="screened",
                                      deadline=None if time_limit is None else start + time_limit, **kw)
-        except PassStopped as exc:     # the time ran out in the distance pass: nothing is certified
-            if exc.interrupted:        # beyond the trivial interval; Ctrl-C keeps its meaning
+        except PassStopped as exc:     # the time ran out in the distance pass (Ctrl-C keeps its meaning)
+            if exc.interrupted:
                 raise KeyboardInterrupt from exc
-            return [_unsolved(GroupLP(X, lab, p, float(e), float(norm), K, max_group_size), classes,
-                              reason=str(exc)) for e in grid]
+            return _partial_curve(X, lab, p, grid, norm, classes, max_group_size, exc)
     else:
         kept = budget_pairs(max_memory, n, X.shape[1], **kw)
         bounded = bounded_pairs(X, lab, 2.0 * grid, norm, kept, executor=executor, device=device,
@@ -135,6 +135,29 @@ def _bigger_groups(groups) -> dict[int, np.ndarray]:
         sel = np.flatnonzero(sizes == k)
         out[int(k)] = groups.indices[groups.indptr[sel][:, None] + np.arange(k)]
     return out
+
+
+def _partial_curve(X, lab, p, grid, norm, classes, max_group_size, stopped) -> list:
+    """Every eps when the distance pass was cut: [max(pair value by max-flow on the pairs found,
+    lower bound of a smaller eps), 1 - 1/K of the mass] (cutting_plane.solve, partial_graph)."""
+    from robustdsl.ir import GroupLP
+    from robustdsl.lowering.group_lp_ball import solution_from
+    from . import cutting_plane
+
+    I, J, D = stopped.pairs
+    out, floor = {}, 0.0
+    for i in np.argsort(grid, kind="stable"):
+        program = GroupLP(X, lab, p, float(grid[i]), float(norm), len(classes), max_group_size)
+        gi, gj, _ = restrict_pairs(X, I, J, D, 2.0 * float(grid[i]), norm)
+        res = cutting_plane.solve(program, graph=ConflictGraph(X.shape[0], gi, gj, lab, None),
+                                  partial_graph=True)
+        res.info["reason"] = str(stopped)
+        sol = solution_from(program, res, classes, certify=True)   # interval: the bounds' order only
+        if sol.lower < floor:                  # AT is non-decreasing in eps
+            sol = replace(sol, lower=floor, value=floor)
+        floor = sol.lower
+        out[int(i)] = sol
+    return [out[i] for i in range(grid.size)]
 
 
 def _unsolved(program, classes, lower: float = 0.0, reason: str = "time limit reached before this eps"):

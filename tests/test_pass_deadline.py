@@ -25,6 +25,14 @@ def _blobs(seed=0, per_class=40, k=3, d=4, spread=1.2):
     return X, y
 
 
+def _pair_lp(I, J, n):
+    """max sum_e w_e s.t. sum_{e at v} w_e <= 1/n: the pair LP (P) restricted to these pairs (scipy)."""
+    from scipy.optimize import linprog
+    A = np.zeros((n, I.size))
+    A[I, np.arange(I.size)] = A[J, np.arange(I.size)] = 1.0
+    return -linprog(-np.ones(I.size), A_ub=A, b_ub=np.full(n, 1.0 / n), bounds=(0, None), method="highs").fun
+
+
 def _pair_set(I, J):
     return set(zip(I.tolist(), J.tolist()))
 
@@ -67,11 +75,7 @@ def test_cut_pass_gives_flow_lower_bound_and_trivial_upper():
     # independent: the fractional matching value of the kept pairs is the pair LP on them
     I, J = res.graph.I, res.graph.J
     assert _pair_set(I, J) <= _pair_set(exact.graph.I, exact.graph.J)
-    from scipy.optimize import linprog
-    A = np.zeros((y.size, I.size))
-    A[I, np.arange(I.size)] = A[J, np.arange(I.size)] = 1.0
-    lp = linprog(-np.ones(I.size), A_ub=A, b_ub=p, bounds=(0, None), method="highs")
-    assert res.lower == pytest.approx(-lp.fun, abs=1e-12)
+    assert res.lower == pytest.approx(_pair_lp(I, J, y.size), abs=1e-12)
     assert np.array_equal(X, X0) and np.array_equal(y, y0)
 
 
@@ -99,13 +103,21 @@ def test_problem_solve_ctrl_c_in_pass_raises_time_limit_with_interval(monkeypatc
     assert info.value.lower == 0.0 and info.value.upper == pytest.approx(2.0 / 3.0)
 
 
-def test_curve_with_time_limit_in_the_pass_gives_trivial_intervals(monkeypatch):
+def test_curve_with_time_limit_in_the_pass_gives_pair_values_of_the_found_pairs(monkeypatch):
     X, y = _blobs(seed=3)
+    exact = solve_curve(X, y, [1.0, 1.5])
     monkeypatch.setattr(pairs, "time", _an_hour_later())
-    sols = solve_curve(X, y, [1.0, 1.5], time_limit=5.0)
-    for s in sols:
-        assert s.status == "interval" and s.lower == 0.0 and s.upper == pytest.approx(2.0 / 3.0)
-        assert "blocks" in s.info["reason"]
+    sols = solve_curve(X, y, [1.5, 1.0], time_limit=5.0)[::-1]
+    with pytest.raises(PassStopped) as info:                 # the same first block, independently
+        conflict_pairs(X, y, 3.0, 2, deadline=0.0)
+    I, J = info.value.pairs[:2]
+    dist = np.linalg.norm(X[I] - X[J], axis=1)
+    for s, e, eps in zip(sols, exact, (1.0, 1.5)):
+        assert s.status == "interval" and s.upper == pytest.approx(2.0 / 3.0)
+        assert 0.0 < s.lower <= e.value + 1e-12 and "blocks" in s.info["reason"]
+        keep = dist <= 2 * eps
+        assert s.lower == pytest.approx(_pair_lp(I[keep], J[keep], y.size), abs=1e-12)
+    assert sols[0].lower <= sols[1].lower                     # monotone in eps
 
 
 def _an_hour_later():
