@@ -170,8 +170,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
         if c in futures:
             comp_res, t_job = futures[c].result()
-            comp_res["groups"] = GroupSet(comp_res["groups"].indptr, vs[comp_res["groups"].indices],
-                                          comp_res["groups"].cost)
+            comp_res["groups"] = _to_global(comp_res["groups"], vs)
             for k, v in t_job.items():
                 clock.t[k] = clock.t.get(k, 0.0) + v
         elif interrupted or partial or (remaining is not None and remaining <= 0):
@@ -225,6 +224,19 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                       graph=g, max_size=L, backend=backend, info=info, timings=dict(clock.t))
 
 
+def _to_global(groups: GroupSet, vs: np.ndarray) -> GroupSet:
+    """A component's groups (local sample ids) in the program's sample ids."""
+    return GroupSet(groups.indptr, vs[groups.indices], groups.cost)
+
+
+def _flow_result(pf, vs: np.ndarray, sub: ConflictGraph, *, timed_out: bool, flow: int,
+                 rounds: int = 0, interrupted: bool = False) -> dict:
+    """The component's pair value by max-flow as its result: exact when no group is violated,
+    else a certified lower bound (AT_2 <= AT)."""
+    return {"value": pf.value, "q": pf.q, "groups": GroupSet.from_rows(vs[sub.pairs()]), "w": pf.w,
+            "rounds": rounds, "timed_out": timed_out, "interrupted": interrupted, "flow": flow}
+
+
 def _pair_bound(program: GroupLP, g: ConflictGraph, vs: np.ndarray) -> dict | None:
     """A component reached after the time limit: its pair LP by max-flow (AT_2 <= AT of the
     component, a certified lower bound; the flow is cheap beside the LP), or None if p is not
@@ -233,8 +245,7 @@ def _pair_bound(program: GroupLP, g: ConflictGraph, vs: np.ndarray) -> dict | No
     pf = solve_pair_flow(vs.size, sub.I, sub.J, program.weights[vs])
     if pf is None:
         return None
-    return {"value": pf.value, "q": pf.q, "groups": GroupSet.from_rows(vs[sub.pairs()]), "w": pf.w,
-            "rounds": 0, "timed_out": True, "flow": 0}
+    return _flow_result(pf, vs, sub, timed_out=True, flow=0)
 
 
 def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_triples: bool,
@@ -305,14 +316,12 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                 t0 = clock.add("groups", t0)
                 viol0 = pool.violated(pf.q, tol)
                 if not viol0:                          # no violated group: the pair value is exact
-                    return {"value": pf.value, "q": pf.q, "groups": GroupSet.from_rows(vs[sub.pairs()]),
-                            "w": pf.w, "rounds": 0, "timed_out": False, "interrupted": False, "flow": 1}
+                    return _flow_result(pf, vs, sub, timed_out=False, flow=1)
                 res = solve_with_pool(sub, program.weights[vs], pool, pf, viol0, tol=tol,
                                       top=top_given, clock=clock,
                                       deadline=None if time_limit is None else start + time_limit,
                                       seed=seed)
-                res["groups"] = GroupSet(res["groups"].indptr, vs[res["groups"].indices],
-                                         res["groups"].cost)
+                res["groups"] = _to_global(res["groups"], vs)
                 return res
             if Lc > 2:
                 try:
@@ -325,9 +334,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                     stopped = halted = True
                 t0 = clock.add("separation", t0)
             if stopped or viol is None or viol.count == 0:  # no violated group: the pair value is exact
-                allg = GroupSet.from_rows(vs[sub.pairs()])
-                return {"value": pf.value, "q": pf.q, "groups": allg, "w": pf.w, "rounds": 0,
-                        "timed_out": stopped, "interrupted": halted, "flow": 1}
+                return _flow_result(pf, vs, sub, timed_out=stopped, interrupted=halted, flow=1)
             first = select(viol, vs.size, top)
             if lp_route == "local" and vs.size >= LOCAL_MIN:
                 try:
@@ -336,12 +343,10 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                 except (DeadlineReached, KeyboardInterrupt, SolverFailed) as exc:
                     if isinstance(exc, SolverFailed) and "time limit" not in (exc.status or "").lower():
                         raise
-                    allg = GroupSet.from_rows(vs[sub.pairs()])   # the pair value: a certified lower bound
-                    return {"value": pf.value, "q": pf.q, "groups": allg, "w": pf.w, "rounds": 1,
-                            "timed_out": True, "interrupted": isinstance(exc, KeyboardInterrupt), "flow": 0}
+                    return _flow_result(pf, vs, sub, rounds=1, timed_out=True,   # a certified lower bound
+                                        interrupted=isinstance(exc, KeyboardInterrupt), flow=0)
                 if loc is not None:
-                    loc["groups"] = GroupSet(loc["groups"].indptr, vs[loc["groups"].indices],
-                                             loc["groups"].cost)
+                    loc["groups"] = _to_global(loc["groups"], vs)
                     return loc
     # column generation (pf known): start from the flow's support and tight pairs, price the rest
     colgen = pf is not None and lp_route != "full"
@@ -405,8 +410,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     w = np.zeros(allg.n_groups)
     if pf is not None and (res is None or (timed_out and pf.value > res.value)):
         # the pair LP (flow) solved: its value bounds AT from below (a restricted LP may be lower)
-        return {"value": pf.value, "q": pf.q, "groups": GroupSet.from_rows(vs[sub.pairs()]), "w": pf.w,
-                "rounds": rounds, "timed_out": True, "interrupted": interrupted, "flow": 0}
+        return _flow_result(pf, vs, sub, rounds=rounds, timed_out=True, interrupted=interrupted, flow=0)
     if res is None:
         return {"value": 0.0, "q": np.zeros(vs.size), "groups": allg, "w": w, "rounds": rounds,
                 "timed_out": True, "interrupted": interrupted, "flow": 0}
