@@ -42,6 +42,7 @@ from .group_pool import build_pool
 from .interval_bounds import neighbour_bound
 from .local_lp import solve_local
 from .lp_highs import HighsGroupLP
+from .pair_basis import pair_basis
 from .pair_flow import pair_flow as solve_pair_flow
 from .pairs import PassStopped, conflict_pairs
 from .pool_cg import solve_with_pool
@@ -352,7 +353,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
     colgen = pf is not None and lp_route != "full"
     ws = _WorkingSet(make_solver(program.weights[vs]), sub if colgen else None)
     if colgen:
-        ws.add_pairs(initial_pairs(sub, pf, tol))
+        _start_columns(ws, sub, pf, program.weights[vs], tol)
     else:
         init = {2: sub.pairs()}
         if init_triples and Lc >= 3:
@@ -429,6 +430,19 @@ def initial_pairs(g: ConflictGraph, pf, tol: float = TOL) -> np.ndarray:
     pairs tight for its dual (q_u + q_v >= 1 - tol); every other pair has reduced cost < 0 at the
     pair optimum and enters only if pricing asks for it."""
     return np.flatnonzero((pf.w > 0) | (pf.q[g.I] + pf.q[g.J] >= 1.0 - tol))
+
+
+def _start_columns(ws: "_WorkingSet", g: ConflictGraph, pf, p: np.ndarray, tol: float = TOL) -> None:
+    """The first columns of column generation. Uniform weights and a solver that takes a basis:
+    the basic edges of an optimal basis of the pair LP built from the flow (solvers.pair_basis),
+    with that basis, so the first LP needs no iteration (measured at eps 3: LP 2.5 -> 1.3 s,
+    n = 20,000; 24.9 -> 15.5 s, n = 40,000). Otherwise the flow's support and tight pairs."""
+    if hasattr(ws.solver, "set_basis") and p.size and np.all(p == p[0]):
+        b = pair_basis(g.n, g.I, g.J, pf.w / p[0], 1.0 - pf.q)
+        ws.add_pairs(b.edges)
+        ws.solver.set_basis(np.ones(b.edges.size, bool), b.slack)
+        return
+    ws.add_pairs(initial_pairs(g, pf, tol))
 
 
 def violated_pairs(g: ConflictGraph, q: np.ndarray, tol: float = TOL) -> np.ndarray:

@@ -111,6 +111,23 @@ class HighsGroupLP:
         self.groups.append(groups)
         self.n_cols += m
 
+    def set_basis(self, col_basic: np.ndarray, row_basic: np.ndarray) -> None:
+        """Start the next solve from this basis: columns basic where col_basic (the others at 0),
+        sample rows' slacks basic where row_basic (the others at their bound p_v); the budget
+        row, if any, basic. SolverFailed if HiGHS rejects it (wrong count or singular)."""
+        col_basic = np.asarray(col_basic, bool)
+        row_basic = np.asarray(row_basic, bool)
+        if col_basic.size != self.n_cols or row_basic.size != self.n:
+            raise InvalidInput("basis", f"needs {self.n_cols} column and {self.n} row flags")
+        st = highspy.HighsBasisStatus
+        basis = highspy.HighsBasis()
+        basis.col_status = [st.kBasic if b else st.kLower for b in col_basic.tolist()]
+        basis.row_status = [st.kBasic if b else st.kUpper for b in row_basic.tolist()] + \
+            ([st.kBasic] if self.budget is not None else [])
+        basis.valid = True
+        if self._h.setBasis(basis) != highspy.HighsStatus.kOk:
+            raise SolverFailed("HiGHS rejected the starting basis", status="bad basis", backend="highs")
+
     def solve(self, time_limit: float | None = None) -> LPResult:
         """Solve (warm from the last basis); SolverFailed unless HiGHS reports Optimal."""
         h = self._h
