@@ -35,32 +35,6 @@ class PairBasis:
     r: np.ndarray
 
 
-def _order_walk(n: int, I: np.ndarray, J: np.ndarray, half: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Position along its path / cycle of every half edge (graph of max degree 2), walking from
-    `start` (one vertex per component); -1 for edges not reached."""
-    a, b = I[half], J[half]
-    nb = np.full((n, 2), -1, np.int64)          # up to two (neighbour edge ids) per vertex
-    slot = np.zeros(n, np.int64)
-    for e, (u, v) in enumerate(zip(a, b)):      # half edges are few (odd/even cycles, paths)
-        nb[u, slot[u]] = e
-        slot[u] += 1
-        nb[v, slot[v]] = e
-        slot[v] += 1
-    pos = np.full(half.size, -1, np.int64)
-    for s in start:
-        cur, prev_e, k = int(s), -1, 0
-        while True:
-            nxt_e = [e for e in nb[cur] if e >= 0 and e != prev_e and pos[e] < 0]
-            if not nxt_e:
-                break
-            e = nxt_e[0]
-            pos[e] = k
-            k += 1
-            cur = int(a[e] if b[e] == cur else b[e])
-            prev_e = e
-    return pos
-
-
 def basic_w(n: int, I: np.ndarray, J: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """(w* with the same value and the odd half cycles only, [edge ids of each odd cycle]).
     w in units {0, 1/2, 1}; half edges form paths and cycles (max degree 2)."""
@@ -78,7 +52,7 @@ def basic_w(n: int, I: np.ndarray, J: np.ndarray, w: np.ndarray) -> tuple[np.nda
     cycle = active & (ecount == vcount)
     odd = cycle & (vcount % 2 == 1)
     roll = active & ~odd
-    # walk start: a path's end (degree 1), a cycle's smallest vertex
+    # start of each path / cycle: a path's end (degree 1), a cycle's smallest vertex
     verts = np.arange(n)
     key = np.where(deg == 1, 0, 1) * (n + 1) + verts
     key[deg == 0] = 2 * (n + 1) + n
@@ -87,9 +61,19 @@ def basic_w(n: int, I: np.ndarray, J: np.ndarray, w: np.ndarray) -> tuple[np.nda
     firsts = np.ones(n, bool)
     firsts[1:] = lab[order][1:] != lab[order][:-1]
     first[lab[order[firsts]]] = order[firsts]
-    pos = _order_walk(n, I, J, half, first[roll])
-    on_roll = roll[lab[I[half]]]
-    w[half[on_roll]] = np.where(pos[on_roll] % 2 == 0, 1.0, 0.0)
+    # even cycles become paths: cut one of the two half edges at their start vertex
+    ring = np.zeros(n, bool)
+    ring[first[cycle & ~odd]] = True
+    at_ring = half[ring[I[half]] | ring[J[half]]]
+    _, one = np.unique(np.where(ring[I[at_ring]], I[at_ring], J[at_ring]), return_index=True)
+    cut = at_ring[one]
+    on_roll = half[roll[lab[I[half]]]]
+    path = np.setdiff1d(on_roll, cut)
+    P = sp.coo_matrix((np.ones(path.size), (I[path], J[path])), shape=(n, n)).tocsr()
+    depth = _forest_depth((P + P.T).tocsr(), first[roll], n)
+    # an edge's position along its path is the depth of its end nearer the start
+    w[path] = np.where(np.minimum(depth[I[path]], depth[J[path]]) % 2 == 0, 1.0, 0.0)
+    w[cut] = 0.0                                 # the last edge of an even cycle (odd position)
     odd_edges = half[odd[lab[I[half]]]]
     comp_of = lab[I[odd_edges]]
     cycles = [odd_edges[comp_of == c] for c in np.flatnonzero(odd)]
@@ -140,9 +124,10 @@ def pair_basis(n: int, I: np.ndarray, J: np.ndarray, w: np.ndarray, r: np.ndarra
     return PairBasis(edges=edges, slack=slack, w=w, r=r)
 
 
-def _depth_parity(F: sp.csr_matrix, starts: np.ndarray, size: int) -> np.ndarray:
-    """Parity of the depth of every vertex of the forest F (size x size) below its tree's start
-    vertex: one scipy BFS from a virtual root joined to the starts, depths by pointer doubling."""
+def _forest_depth(F: sp.csr_matrix, starts: np.ndarray, size: int) -> np.ndarray:
+    """Depth of every vertex of the forest F (size x size) below its tree's start vertex (0 for
+    vertices in no started tree): one scipy BFS from a virtual root joined to the starts, then
+    pointer doubling over the BFS parents."""
     link = sp.coo_matrix((np.ones(starts.size), (np.full(starts.size, size), starts)),
                          shape=(size + 1, size + 1)).tocsr()
     G = sp.bmat([[F, None], [None, sp.csr_matrix((1, 1))]]).tocsr() + link
@@ -153,7 +138,7 @@ def _depth_parity(F: sp.csr_matrix, starts: np.ndarray, size: int) -> np.ndarray
     d = (a != idx).astype(np.int64)            # distance to a
     while np.any(a != a[a]):
         d, a = d + d[a], a[a]
-    return d[:size] % 2
+    return d[:size]
 
 
 def _close_loose(n, I, J, tight, F, lab, loose, r):
@@ -163,7 +148,7 @@ def _close_loose(n, I, J, tight, F, lab, loose, r):
     verts = np.flatnonzero(loose[:n])
     comps, first = np.unique(lab[verts], return_index=True)
     parity = np.zeros(n + 1, np.int64)
-    parity[:n + 1] = _depth_parity(F, verts[first], n + 1)
+    parity[:n + 1] = _forest_depth(F, verts[first], n + 1) % 2
     e = np.flatnonzero(tight & loose[I] & (parity[I] == parity[J]))
     done, at = np.unique(lab[I[e]], return_index=True)
     closing = e[at]

@@ -70,6 +70,19 @@ def test_branches_even_cycle_odd_cycle_and_loose_trees():
     # a half path of two edges (load 1/2 at both ends) is rounded, one end gets the slack
     I, J = np.array([0, 1]), np.array([1, 2])
     _check_basis(3, I, J, np.full(2, 0.5), np.array([0.0, 1.0, 0.0]), 1 / 3)
+    # an even 6-cycle and a half path of four edges side by side, vertex ids interleaved
+    cyc = [(1, 3), (3, 5), (5, 7), (7, 9), (9, 11), (1, 11)]
+    pth = [(0, 2), (2, 4), (4, 6), (6, 8)]
+    e = np.array(cyc + pth)
+    r = np.full(12, 0.5)
+    r[[0, 4, 8]] = 0.0
+    r[[2, 6]] = 1.0
+    r[10] = 0.0                                            # isolated vertex
+    w, cycles = basic_w(12, e[:, 0], e[:, 1], np.full(10, 0.5))
+    assert cycles == []
+    load = np.bincount(e.ravel(), weights=np.repeat(w, 2), minlength=12)
+    assert set(w.tolist()) == {0.0, 1.0} and load.max() == 1.0 and w.sum() == 5.0
+    _check_basis(12, e[:, 0].copy(), e[:, 1].copy(), np.full(10, 0.5), r, 5 / 12)
 
 
 def _blobs(seed, n=70, K=4, d=3, spread=0.6):
