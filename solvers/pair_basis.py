@@ -113,7 +113,7 @@ def pair_basis(n: int, I: np.ndarray, J: np.ndarray, w: np.ndarray, r: np.ndarra
     # trees not reached from z: r = 1/2 components without an odd cycle of w*
     F = sp.coo_matrix((np.ones(chosen.size), (T.row, T.col)), shape=(n + 1, n + 1)).tocsr()
     F = (F + F.T).tocsr()
-    ncomp, lab = connected_components(F, directed=False)
+    _, lab = connected_components(F, directed=False)
     loose = lab != lab[z]
     loose[z] = False
     if loose.any():
@@ -146,7 +146,7 @@ def _close_loose(n, I, J, tight, F, lab, loose, r):
     odd cycle, else (bipartite) r shifted to 0 / 1 on the two colour classes (in place) and a
     slack on one r = 0 vertex. Returns (closing edge ids, slack vertices)."""
     verts = np.flatnonzero(loose[:n])
-    comps, first = np.unique(lab[verts], return_index=True)
+    _, first = np.unique(lab[verts], return_index=True)
     parity = np.zeros(n + 1, np.int64)
     parity[:n + 1] = _forest_depth(F, verts[first], n + 1) % 2
     e = np.flatnonzero(tight & loose[I] & (parity[I] == parity[J]))
