@@ -39,6 +39,7 @@ from robustdsl.ir import GroupLP, GroupSet
 from .ball_groups import group_test
 from .cliques import ConflictGraph, enumerate_cliques
 from .group_pool import build_pool
+from .half_split import merge, split_half
 from .interval_bounds import neighbour_bound
 from .local_lp import solve_local
 from .lp_highs import HighsGroupLP
@@ -50,6 +51,7 @@ from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
 
 SolverFactory = Callable[[np.ndarray], object]
+HALF_SPLIT = True         # solve only the half-valued parts of the flow by LP (solvers.half_split)
 LOCAL_MIN = 2000          # smallest component for lp_route="local" (region around its violations)
 
 
@@ -337,6 +339,14 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
             if stopped or viol is None or viol.count == 0:  # no violated group: the pair value is exact
                 return _flow_result(pf, vs, sub, timed_out=stopped, interrupted=halted, flow=1)
             first = select(viol, vs.size, top)
+            split = split_half(sub, pf.q, pf.w, program.weights[vs], components) \
+                if lp_route == "colgen" and HALF_SPLIT else None
+            if split is not None:      # the flow's integral part persists: LPs on the half-valued parts
+                seeds = _seed_by_component(vs.size, split.parts, seed)
+                return merge(split, pf.q, vs, [
+                    _solve_component(program, g, vs[part], L, make_solver, init_triples, top_given, tol,
+                                     clock, start, time_limit, use_flow, seeds.get(i), lp_route, use_pool)
+                    for i, part in enumerate(split.parts)])
             if lp_route == "local" and vs.size >= LOCAL_MIN:
                 try:
                     loc = solve_local(sub, Xc, program.weights[vs], program.eps, program.norm, Lc, pf, first,

@@ -1,0 +1,67 @@
+"""The group LP keeps the integral part of the pair LP's optimum (persistence, as Nemhauser-Trotter).
+
+q0: an optimal, half-integral solution of the pair LP of a component (the max-flow), V1 = {q0 = 1},
+V0 = {q0 = 0}, H = {q0 = 1/2}. For any optimum q* of (D), q' = (1 on V1, 0 on V0, q* on H) is
+feasible (a V1 sample has only V0 neighbours, and q' <= q* elsewhere) and no worse: q0 moved a small
+step towards q* on V0 u V1 stays feasible for the pair LP, so sum_V0 p q* <= sum_V1 p (1 - q*).
+So (D) reduces to the groups inside H (a group meeting V0 is implied by its part in H), and (P) is
+solved by w0 on its V1-V0 pairs (they fill every V0 sample exactly, by complementary slackness)
+plus an optimum on H:  AT = p(V0) + AT(H), each connected component of the conflict graph on H
+on its own. Measured on the largest l2 eps-3 component of all of MNIST (33,880 samples, of which
+13,610 in H, largest H component 12,666): LP 164 s -> 112 s; no gain at n = 20,000 / 40,000.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from robustdsl.ir import GroupSet
+
+from .cliques import ConflictGraph
+
+HALF_TOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class HalfSplit:
+    """The pair optimum split: `half` mask of H, the fixed V1-V0 pairs (local rows, masses w0),
+    their value p(V0), and the H components (local ids, largest first)."""
+
+    half: np.ndarray
+    fixed_rows: np.ndarray
+    fixed_w: np.ndarray
+    fixed_value: float
+    parts: list[np.ndarray]
+
+
+def split_half(sub: ConflictGraph, q0: np.ndarray, w0: np.ndarray, p: np.ndarray,
+               components) -> HalfSplit | None:
+    """The split of a component (local graph `sub`, pair optimum q0 / w0 on its edges), or None
+    when it reduces nothing (every sample in H, or none). `components(graph)` lists the connected
+    components of a graph (vertex sets, largest first)."""
+    half = np.abs(q0 - 0.5) <= HALF_TOL
+    nh = int(half.sum())
+    if nh == 0 or nh == q0.size:
+        return None
+    keep = (w0 > 0) & ~half[sub.I] & ~half[sub.J]
+    rows = np.stack([sub.I[keep], sub.J[keep]], 1)
+    idx = np.flatnonzero(half)
+    hsub, _ = sub.induced(idx)
+    parts = [idx[c] for c in components(hsub)]
+    return HalfSplit(half, rows, w0[keep], float(p[q0 <= HALF_TOL].sum()), parts)
+
+
+def merge(split: HalfSplit, q0: np.ndarray, vs: np.ndarray, results: list[dict]) -> dict:
+    """The component's result from the fixed pairs and the H components' results (`results[i]`
+    for `split.parts[i]`, groups already in the program's sample ids): q = q0 off H, 1 on an H
+    sample with no H neighbour (all its neighbours have q = 0), the parts' q on them."""
+    q = np.where(split.half, 1.0, q0)
+    for part, res in zip(split.parts, results):
+        q[part] = res["q"]
+    groups = GroupSet.concat([GroupSet.from_rows(vs[split.fixed_rows])] + [r["groups"] for r in results])
+    w = np.concatenate([split.fixed_w] + [np.asarray(r["w"], float) for r in results])
+    return {"value": split.fixed_value + sum(r["value"] for r in results), "q": q,
+            "groups": groups, "w": w, "rounds": sum(r["rounds"] for r in results),
+            "timed_out": any(r["timed_out"] for r in results),
+            "interrupted": any(r.get("interrupted", False) for r in results), "flow": 0}
