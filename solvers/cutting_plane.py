@@ -10,7 +10,10 @@ LP value is AT exactly. Isolated samples have q = 1.
 With the default HiGHS solver and lp_route 'colgen', a component whose admissible groups fit in a
 pool (solvers.group_pool: at most cliques.DENSE_N samples, l2 or l_inf) takes the row-form route
 of solvers.pool_cg instead: the groups enumerated once, (D) grown by rows and re-solved warm by
-the dual simplex, separation a vectorised sum over the pool.
+the dual simplex, separation a vectorised sum over the pool. A larger component goes through
+column generation from the flow; before that, the flow's samples with q = 0 or 1 are fixed
+(solvers.half_split: some optimum of the group LP keeps them) and only the connected parts of the
+half-valued samples are solved, each as a component of its own.
 
 With `time_limit`, an unfinished solve returns the certified interval
 [lower = value of (P) on the current working set (a restriction), upper = worst-case risk bound of
@@ -39,7 +42,7 @@ from robustdsl.ir import GroupLP, GroupSet
 from .ball_groups import group_test
 from .cliques import ConflictGraph, enumerate_cliques
 from .group_pool import build_pool
-from .half_split import merge, split_half
+from .half_split import merge, part_problems, split_half
 from .interval_bounds import neighbour_bound
 from .local_lp import solve_local
 from .lp_highs import HighsGroupLP
@@ -343,10 +346,14 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                 if lp_route == "colgen" and HALF_SPLIT else None
             if split is not None:      # the flow's integral part persists: LPs on the half-valued parts
                 seeds = _seed_by_component(vs.size, split.parts, seed)
-                return merge(split, pf.q, vs, [
-                    _solve_component(program, g, vs[part], L, make_solver, init_triples, top_given, tol,
-                                     clock, start, time_limit, use_flow, seeds.get(i), lp_route, use_pool)
-                    for i, part in enumerate(split.parts)])
+                results = []
+                for i, (psub, ppf, pfirst) in enumerate(part_problems(sub, pf, split, first)):
+                    part = split.parts[i]
+                    results.append(_lp_loop(program, psub, vs[part], min(L, int(np.unique(psub.labels).size)),
+                                            make_solver, ppf, pfirst, seeds.get(i), top, tol, clock, start,
+                                            time_limit, init_triples, True)
+                                   if pfirst else _flow_result(ppf, vs[part], psub, timed_out=False, flow=1))
+                return merge(split, pf.q, vs, results)
             if lp_route == "local" and vs.size >= LOCAL_MIN:
                 try:
                     loc = solve_local(sub, Xc, program.weights[vs], program.eps, program.norm, Lc, pf, first,
@@ -359,8 +366,17 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                 if loc is not None:
                     loc["groups"] = _to_global(loc["groups"], vs)
                     return loc
-    # column generation (pf known): start from the flow's support and tight pairs, price the rest
-    colgen = pf is not None and lp_route != "full"
+    return _lp_loop(program, sub, vs, Lc, make_solver, pf, first, seed, top, tol, clock, start, time_limit,
+                    init_triples, pf is not None and lp_route != "full", t0)
+
+
+def _lp_loop(program: GroupLP, sub: ConflictGraph, vs: np.ndarray, Lc: int, make_solver: SolverFactory,
+             pf, first: dict | None, seed: dict | None, top: int, tol: float, clock: _Clock, start: float,
+             time_limit: float | None, init_triples: bool, colgen: bool, t0: float | None = None) -> dict:
+    """The LP of the samples vs (graph sub, local ids) by rounds of pricing (colgen: the pair columns
+    from the flow pf's basis on) and separation, from the groups `first` and `seed`."""
+    t0 = time.perf_counter() if t0 is None else t0
+    Xc = program.X[vs]
     ws = _WorkingSet(make_solver(program.weights[vs]), sub if colgen else None)
     if colgen:
         _start_columns(ws, sub, pf, program.weights[vs], tol)

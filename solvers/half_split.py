@@ -65,3 +65,34 @@ def merge(split: HalfSplit, q0: np.ndarray, vs: np.ndarray, results: list[dict])
             "groups": groups, "w": w, "rounds": sum(r["rounds"] for r in results),
             "timed_out": any(r["timed_out"] for r in results),
             "interrupted": any(r.get("interrupted", False) for r in results), "flow": 0}
+
+
+def part_problems(sub: ConflictGraph, pf, split: HalfSplit, groups: dict[int, np.ndarray]):
+    """Per H part (in order): its graph (part ids), its pair optimum (q = 1/2, w0 on its edges: the
+    flow fills every H sample with H-H pairs only, so this is optimal for the part), and the
+    violated groups `groups` ({size: rows of component ids}) cut to their H members (a group meeting
+    V0 is violated through those; with >= 3 members they lie in one part), in part ids."""
+    where = np.full(split.half.size, -1, np.int64)
+    local = np.zeros(split.half.size, np.int64)
+    for i, part in enumerate(split.parts):
+        where[part] = i
+        local[part] = np.arange(part.size)
+    cut: list[dict[int, list[np.ndarray]]] = [{} for _ in split.parts]
+    for rows in groups.values():
+        inside = where[rows] >= 0
+        count = inside.sum(1)
+        for c in np.unique(count[count >= 3]):
+            R = rows[count == c]
+            keep = np.take_along_axis(R, np.argsort(~inside[count == c], axis=1, kind="stable"), 1)[:, :c]
+            owner = where[keep[:, 0]]
+            for i in np.unique(owner):
+                cut[i].setdefault(int(c), []).append(local[keep[owner == i]])
+    out = []
+    for i, part in enumerate(split.parts):
+        psub, _ = sub.induced(part)
+        mine = (where[sub.I] == i) & (where[sub.J] == i)       # the edges induced() keeps, same order
+        p_half = 0.5 * np.ones(part.size)
+        ppf = type(pf)(value=float(pf.w[mine].sum()), q=p_half, w=pf.w[mine])
+        rows = {k: np.unique(np.sort(np.concatenate(v), 1), axis=0) for k, v in cut[i].items()}
+        out.append((psub, ppf, rows))
+    return out
