@@ -11,9 +11,9 @@ With the default HiGHS solver and lp_route 'colgen', a component whose admissibl
 pool (solvers.group_pool: at most cliques.DENSE_N samples, l2 or l_inf) takes the row-form route
 of solvers.pool_cg instead: the groups enumerated once, (D) grown by rows and re-solved warm by
 the dual simplex, separation a vectorised sum over the pool. A larger component goes through
-column generation from the flow; before that, the flow's samples with q = 0 or 1 are fixed
-(solvers.half_split: some optimum of the group LP keeps them) and only the connected parts of the
-half-valued samples are solved, each as a component of its own.
+column generation from the flow; with lp_route 'split' the flow's samples with q = 0 or 1 are
+fixed first (solvers.half_split: some optimum of the group LP keeps them) and only the connected
+parts of the half-valued samples are solved, each as an LP of its own.
 
 With `time_limit`, an unfinished solve returns the certified interval
 [lower = value of (P) on the current working set (a restriction), upper = worst-case risk bound of
@@ -54,7 +54,7 @@ from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
 
 SolverFactory = Callable[[np.ndarray], object]
-HALF_SPLIT = True         # solve only the half-valued parts of the flow by LP (solvers.half_split)
+ROUTES = ("colgen", "split", "local", "full")
 LOCAL_MIN = 2000          # smallest component for lp_route="local" (region around its violations)
 
 
@@ -134,12 +134,14 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     pair columns with the LP duals (column generation), 'local' first solves on a growing region
     around the violations with the flow fixed elsewhere (solvers.local_lp; components of at least
     LOCAL_MIN samples; exact, but measured slower on MNIST: many warm rounds), falling back to
-    'colgen'; 'full' gives HiGHS every pair from the start; partial_graph: `graph` holds only some
+    'colgen'; 'split' is 'colgen' on the half-valued parts of the flow only (solvers.half_split:
+    exact, a round costs less, but the round count varies: measured mixed, see
+    benchmarks/SCALE.md); 'full' gives HiGHS every pair from the start; partial_graph: `graph` holds only some
     of the conflict pairs (a cut distance pass): pair values by max-flow, no LP, trivial upper bound."""
-    if lp_route not in ("local", "colgen", "full"):
-        raise InvalidInput("lp_route", f"got {lp_route!r}", "'local', 'colgen' or 'full'")
+    if lp_route not in ROUTES:
+        raise InvalidInput("lp_route", f"got {lp_route!r}", "'colgen', 'split', 'local' or 'full'")
     farm = executor is not None and make_solver is None
-    use_pool = make_solver is None and backend == "highs" and lp_route == "colgen"
+    use_pool = make_solver is None and backend == "highs" and lp_route in ("colgen", "split")
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
     start = t0 = time.perf_counter()
@@ -263,7 +265,7 @@ def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_trip
     res = _solve_component(sub_program, g, np.arange(sub_program.n), sub_program.group_limit,
                            lambda p: HighsGroupLP(p), init_triples, top, tol, clock,
                            time.perf_counter(), time_limit, use_flow, seed, lp_route,
-                           use_pool=lp_route == "colgen")
+                           use_pool=lp_route in ("colgen", "split"))
     return res, clock.t
 
 
@@ -343,7 +345,7 @@ def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                 return _flow_result(pf, vs, sub, timed_out=stopped, interrupted=halted, flow=1)
             first = select(viol, vs.size, top)
             split = split_half(sub, pf.q, pf.w, program.weights[vs], components) \
-                if lp_route == "colgen" and HALF_SPLIT else None
+                if lp_route == "split" else None
             if split is not None:      # the flow's integral part persists: LPs on the half-valued parts
                 seeds = _seed_by_component(vs.size, split.parts, seed)
                 results = []

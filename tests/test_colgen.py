@@ -192,7 +192,7 @@ def test_rule_option_lp_route():
 
     for prog, full in _needs_lp(1):
         prob = make_problem(prog.X, prog.labels, prog.eps)
-        vals = [prob.solve("highs", lp_route=r).value for r in ("colgen", "full", "local")]
+        vals = [prob.solve("highs", lp_route=r).value for r in ("colgen", "split", "full", "local")]
         assert max(vals) - min(vals) <= 1e-9 and abs(vals[0] - full.value) <= 1e-9
         with pytest.raises(InvalidInput, match="lp_route"):
             prob.solve("highs", lp_route="fast")

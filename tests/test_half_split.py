@@ -68,7 +68,7 @@ def test_split_route_is_exact_with_a_feasible_primal(seed, monkeypatch):
     X, y = _blobs(seed)
     p = np.full(y.size, 1 / y.size)
     prog = GroupLP(X, y, p, 0.7, 2.0, 4, None)
-    got = cutting_plane.solve(prog, lambda w: HighsGroupLP(w))   # a factory: column generation, no pool
+    got = cutting_plane.solve(prog, lambda w: HighsGroupLP(w), lp_route="split")   # a factory: no pool
     assert seen and got.status == "optimal"
     assert abs(got.value - full_lp(p, all_groups(X, y, 0.7, 2.0))) <= 1e-9
     load = np.zeros(y.size)
@@ -76,7 +76,6 @@ def test_split_route_is_exact_with_a_feasible_primal(seed, monkeypatch):
         load[got.groups.group(i)] += got.w[i]
     assert np.all(load <= p * (1 + 1e-9))
     assert abs(float(np.dot(got.groups.sizes - 1, got.w)) - got.value) <= 1e-12
-    monkeypatch.setattr(cutting_plane, "HALF_SPLIT", False)
     n_seen = len(seen)
     assert abs(cutting_plane.solve(prog, lambda w: HighsGroupLP(w)).value - got.value) <= 1e-12
     assert len(seen) == n_seen
@@ -96,7 +95,7 @@ def test_two_half_parts_solved_separately(monkeypatch):
     seen = _spy(monkeypatch)
     X, y = _two_triangles()
     prog = GroupLP(X, y, np.full(9, 1 / 9), 1.0, 2.0, 4, None)
-    got = cutting_plane.solve(prog, lambda w: HighsGroupLP(w))
+    got = cutting_plane.solve(prog, lambda w: HighsGroupLP(w), lp_route="split")
     (split,) = seen
     assert sorted(sorted(part.tolist()) for part in split.parts) == [[0, 1, 2], [3, 4, 5]]
     assert abs(split.fixed_value - 1 / 9) <= 1e-15            # c: q = 0
@@ -110,7 +109,7 @@ def test_public_api_certifies_the_split_route(seed, monkeypatch):
     seen = _spy(monkeypatch)
     monkeypatch.setattr(cutting_plane, "build_pool", lambda *a, **k: None)   # as for a large component
     X, y = _blobs(seed)
-    sol = make_problem(X, y, 0.7, 2).solve()
+    sol = make_problem(X, y, 0.7, 2).solve(lp_route="split")
     assert seen and sol.status == "optimal"
     assert abs(sol.value - full_lp(np.full(y.size, 1 / y.size), all_groups(X, y, 0.7, 2.0))) <= 1e-9
     cert = sol.certificate()

@@ -11,9 +11,10 @@ certify (default True: re-check with the independent certificate, CertificateFai
 init_triples (start the working set from all admissible triples), max_pairs / max_bytes (limits of
 the conflict-pair search, ResourceLimit beyond them), executor (a concurrent.futures.Executor for
 the distance blocks), device ('cpu' or 'cuda' for the screening), lp_route ('colgen' default:
-pair columns priced by the LP duals; 'full': every pair at once; 'local': region LP around the
-violations, see solvers.cutting_plane.solve), max_memory (bytes for the data, one distance block
-and the conflict pairs, solvers.pair_budget: when the pairs do not fit, the result is the certified
+pair columns priced by the LP duals; 'split': the same on the half-valued parts of the flow only;
+'full': every pair at once; 'local': region LP around the violations, see
+solvers.cutting_plane.solve), max_memory (bytes for the data, one distance block and the
+conflict pairs, solvers.pair_budget: when the pairs do not fit, the result is the certified
 interval of solvers.truncated with status 'interval' and info['reason']). Ctrl-C during the cutting-plane
 loop raises TimeLimitReached carrying the certified interval found so far (and the interval Solution).
 """
@@ -82,8 +83,9 @@ def _options(options: dict) -> dict:
     if not isinstance(dev, str) or not (dev == "cpu" or dev.startswith("cuda")):
         raise InvalidInput("device", f"got {dev!r}", "'cpu' or 'cuda[:N]'")
     route = out.get("lp_route", "colgen")
-    if route not in ("colgen", "full", "local"):
-        raise InvalidInput("lp_route", f"got {route!r}", "'colgen', 'full' or 'local'")
+    from ..solvers.cutting_plane import ROUTES
+    if route not in ROUTES:
+        raise InvalidInput("lp_route", f"got {route!r}", "'colgen', 'split', 'local' or 'full'")
     for key in ("progress", "certify", "init_triples"):
         if key in out and not isinstance(out[key], bool):
             raise InvalidInput(key, f"expected True or False, got {out[key]!r}")
