@@ -35,7 +35,11 @@ def problem(X, y, eps=0.6, norm=2):
     return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Ball(eps, norm))))
 
 
-CHILD = r"""
+# A runner may start the suite with SIGINT ignored (a background job: `cmd &` in a script), and
+# children inherit that; each child restores Python's own Ctrl-C handler, as in a user's session.
+RESTORE = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler)"
+
+CHILD = RESTORE + r"""
 import json, sys, time
 import numpy as np
 sys.path.insert(0, {tests!r})
@@ -174,7 +178,7 @@ def test_cli_sweep_stops_at_an_interrupt_and_writes_what_it_has(tmp_path, monkey
     assert "interrupted at eps = 1" in capsys.readouterr().err
 
 
-CHILD_REAL = r"""
+CHILD_REAL = RESTORE + r"""
 import json, sys
 sys.path.insert(0, {tests!r})
 from test_interrupt import instance, problem
