@@ -136,8 +136,9 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     LOCAL_MIN samples; exact, but measured slower on MNIST: many warm rounds), falling back to
     'colgen'; 'split' is 'colgen' on the half-valued parts of the flow only (solvers.half_split:
     exact, a round costs less, but the round count varies: measured mixed, see
-    benchmarks/SCALE.md); 'full' gives HiGHS every pair from the start; partial_graph: `graph` holds only some
-    of the conflict pairs (a cut distance pass): pair values by max-flow, no LP, trivial upper bound."""
+    benchmarks/SCALE.md); 'full' gives HiGHS every pair from the start; partial_graph: `graph`
+    holds only some of the conflict pairs (a cut distance pass): pair values by max-flow, no LP,
+    trivial upper bound."""
     if lp_route not in ROUTES:
         raise InvalidInput("lp_route", f"got {lp_route!r}", "'colgen', 'split', 'local' or 'full'")
     farm = executor is not None and make_solver is None
