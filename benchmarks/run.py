@@ -293,7 +293,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="--sweep: memory budget (GiB) for the data, one distance block and the conflict "
                         "pairs; an eps whose pairs do not fit gets a certified interval (solve_curve "
                         "max_memory)")
-    p.add_argument("--lp-route", default="colgen", choices=["colgen", "split", "full", "local"],
+    p.add_argument("--lp-route", default="split", choices=["colgen", "split", "full", "local"],
                    help="how the group LP of a component runs after the flow (solvers.cutting_plane)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--skip-solve", action="store_true", help="only the pair and floor stages")

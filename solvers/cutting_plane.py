@@ -7,13 +7,13 @@ all their sub-groups (the working set stays downward closed, so q is feasible fo
 re-solve warm, until no admissible group is violated: then q is feasible for the full (D) and the
 LP value is AT exactly. Isolated samples have q = 1.
 
-With the default HiGHS solver and lp_route 'colgen', a component whose admissible groups fit in a
-pool (solvers.group_pool: at most cliques.DENSE_N samples, l2 or l_inf) takes the row-form route
-of solvers.pool_cg instead: the groups enumerated once, (D) grown by rows and re-solved warm by
-the dual simplex, separation a vectorised sum over the pool. A larger component goes through
-column generation from the flow; with lp_route 'split' the flow's samples with q = 0 or 1 are
-fixed first (solvers.half_split: some optimum of the group LP keeps them) and only the connected
-parts of the half-valued samples are solved, each as an LP of its own.
+With the default HiGHS solver and lp_route 'split' or 'colgen', a component whose admissible
+groups fit in a pool (solvers.group_pool: at most cliques.DENSE_N samples, l2 or l_inf) takes the
+row-form route of solvers.pool_cg instead: the groups enumerated once, (D) grown by rows and
+re-solved warm by the dual simplex, separation a vectorised sum over the pool. A larger component
+goes through column generation from the flow; with lp_route 'split' (the default) the flow's
+samples with q = 0 or 1 are fixed first (solvers.half_split: some optimum of the group LP keeps
+them) and only the connected parts of the half-valued samples are solved, each as an LP of its own.
 
 With `time_limit`, an unfinished solve returns the certified interval
 [lower = value of (P) on the current working set (a restriction), upper = worst-case risk bound of
@@ -120,7 +120,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
           top: int | None = None, tol: float = TOL, limits: dict | None = None,
           graph: ConflictGraph | None = None, seed: dict[int, np.ndarray] | None = None,
           executor=None, device: str = "cpu", pair_flow: bool = True,
-          parallel_min: int = 256, lp_route: str = "colgen", partial_graph: bool = False) -> GroupSolve:
+          parallel_min: int = 256, lp_route: str = "split", partial_graph: bool = False) -> GroupSolve:
     """AT (or AT_L) of the program; see the module docstring.
 
     limits: max_pairs / max_bytes of the pair search; graph: the conflict graph if already known
@@ -130,13 +130,13 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     HiGHS solver only; results merged in component order, so the answer equals the serial one);
     pair_flow: solve the pair level by integer max-flow first (uniform or integral-ratio
     weights) and call the LP only if separation finds a violated group; lp_route: how the LP then
-    runs: 'colgen' (default) starts from the flow's support and tight pairs and prices the other
-    pair columns with the LP duals (column generation), 'local' first solves on a growing region
-    around the violations with the flow fixed elsewhere (solvers.local_lp; components of at least
-    LOCAL_MIN samples; exact, but measured slower on MNIST: many warm rounds), falling back to
-    'colgen'; 'split' is 'colgen' on the half-valued parts of the flow only (solvers.half_split:
-    exact, a round costs less, but the round count varies: measured mixed, see
-    benchmarks/SCALE.md); 'full' gives HiGHS every pair from the start; partial_graph: `graph`
+    runs: 'colgen' starts from the flow's optimal pair basis and prices the other pair columns
+    with the LP duals (column generation), 'split' (default) does that on the half-valued parts
+    of the flow only (solvers.half_split; exact, smaller LPs: the full-MNIST curve's LP took 141 s
+    against 177 s, benchmarks/SCALE.md), 'local' first solves on a growing region around the
+    violations with the flow fixed elsewhere (solvers.local_lp; components of at least LOCAL_MIN
+    samples; exact, but measured slower on MNIST: many warm rounds), falling back to 'colgen';
+    'full' gives HiGHS every pair from the start; partial_graph: `graph`
     holds only some of the conflict pairs (a cut distance pass): pair values by max-flow, no LP,
     trivial upper bound."""
     if lp_route not in ROUTES:
@@ -259,7 +259,7 @@ def _pair_bound(program: GroupLP, g: ConflictGraph, vs: np.ndarray) -> dict | No
 
 def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_triples: bool,
                    top: int | None, tol: float, time_limit: float | None, use_flow: bool,
-                   seed: dict[int, np.ndarray] | None, lp_route: str = "colgen") -> tuple[dict, dict]:
+                   seed: dict[int, np.ndarray] | None, lp_route: str = "split") -> tuple[dict, dict]:
     """One connected component solved in an executor worker (HiGHS); groups in component ids."""
     clock = _Clock()
     g = ConflictGraph(sub_program.n, I, J, sub_program.labels, None)
@@ -302,7 +302,7 @@ def classifier_upper(g: ConflictGraph, program: GroupLP, q: np.ndarray, L: int, 
 def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
                      make_solver: SolverFactory, init_triples: bool, top: int | None, tol: float,
                      clock: _Clock, start: float, time_limit: float | None, use_flow: bool = True,
-                     seed: dict[int, np.ndarray] | None = None, lp_route: str = "colgen",
+                     seed: dict[int, np.ndarray] | None = None, lp_route: str = "split",
                      use_pool: bool = False) -> dict:
     """One component: pair flow, then (use_pool and a small component: solvers.pool_cg) cutting
     planes over the group pool, else the working-set loop below."""

@@ -7,10 +7,10 @@ step towards q* on V0 u V1 stays feasible for the pair LP, so sum_V0 p q* <= sum
 So (D) reduces to the groups inside H (a group meeting V0 is implied by its part in H), and (P) is
 solved by w0 on its V1-V0 pairs (they fill every V0 sample exactly, by complementary slackness)
 plus an optimum on H:  AT = p(V0) + AT(H), each connected component of the conflict graph on H
-on its own (`lp_route="split"`). Measured on the largest l2 eps-3 component of all of MNIST
-(33,880 samples, 13,610 in H, largest H part 12,666): a round of column generation is cheaper,
-but the number of rounds decides (LP 164 -> 112 s and 186 -> 165 s on the saved component,
-135 -> 155 s in the benchmark curve; benchmarks/SCALE.md), hence an option, not the default.
+on its own (`lp_route="split"`, the default). Measured on the largest l2 eps-3 component of all
+of MNIST (33,880 samples, 13,610 in H, largest H part 12,666): LP 164 -> 112 s and 186 -> 165 s
+on the saved component, 177 -> 155 s and (with the cost perturbation of lp_highs) 151 -> 141 s in
+the benchmark curve; no change at n = 20,000 / 40,000 (benchmarks/SCALE.md).
 """
 from __future__ import annotations
 

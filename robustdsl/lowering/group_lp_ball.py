@@ -10,9 +10,9 @@ Options: max_group_size (None = exact; L < K gives AT_L, status 'lower_bound'), 
 certify (default True: re-check with the independent certificate, CertificateFailed if it fails),
 init_triples (start the working set from all admissible triples), max_pairs / max_bytes (limits of
 the conflict-pair search, ResourceLimit beyond them), executor (a concurrent.futures.Executor for
-the distance blocks), device ('cpu' or 'cuda' for the screening), lp_route ('colgen' default:
-pair columns priced by the LP duals; 'split': the same on the half-valued parts of the flow only;
-'full': every pair at once; 'local': region LP around the violations, see
+the distance blocks), device ('cpu' or 'cuda' for the screening), lp_route ('split' default:
+pair columns priced by the LP duals on the half-valued parts of the flow only; 'colgen': on the
+whole component; 'full': every pair at once; 'local': region LP around the violations, see
 solvers.cutting_plane.solve), max_memory (bytes for the data, one distance block and the
 conflict pairs, solvers.pair_budget: when the pairs do not fit, the result is the certified
 interval of solvers.truncated with status 'interval' and info['reason']). Ctrl-C during the cutting-plane
@@ -82,7 +82,7 @@ def _options(options: dict) -> dict:
     dev = out.get("device", "cpu")
     if not isinstance(dev, str) or not (dev == "cpu" or dev.startswith("cuda")):
         raise InvalidInput("device", f"got {dev!r}", "'cpu' or 'cuda[:N]'")
-    route = out.get("lp_route", "colgen")
+    route = out.get("lp_route", "split")
     from ..solvers.cutting_plane import ROUTES
     if route not in ROUTES:
         raise InvalidInput("lp_route", f"got {route!r}", "'colgen', 'split', 'local' or 'full'")
@@ -147,7 +147,7 @@ class GroupLPBallRule(LoweringRule):
                                       limits={k: opts[k] for k in ("max_pairs", "max_bytes")
                                               if opts.get(k) is not None},
                                       executor=opts.get("executor"), device=opts.get("device", "cpu"),
-                                      lp_route=opts.get("lp_route", "colgen"))
+                                      lp_route=opts.get("lp_route", "split"))
         return program, raw, bool(opts.get("certify", True))
 
     def export(self, program: GroupLP, path, fmt: str, options: dict) -> None:
