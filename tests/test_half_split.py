@@ -115,3 +115,30 @@ def test_public_api_certifies_the_split_route(seed, monkeypatch):
     assert abs(sol.value - full_lp(np.full(y.size, 1 / y.size), all_groups(X, y, 0.7, 2.0))) <= 1e-9
     cert = sol.certificate()
     assert cert.ok and cert.gap <= 1e-9
+
+
+@pytest.mark.parametrize("seed", SPLIT_SEEDS[:2])
+def test_split_route_under_a_time_limit_keeps_a_certified_interval(seed, monkeypatch):
+    """The deadline passes inside a half part's LP loop (each solve slowed down): the result is
+    an interval containing AT, its lower bound at least the pair value."""
+    import time
+
+    seen = _spy(monkeypatch)
+    orig = HighsGroupLP.solve
+
+    def slow(self, time_limit=None):
+        res = orig(self, time_limit)
+        time.sleep(0.3)
+        return res
+
+    monkeypatch.setattr(HighsGroupLP, "solve", slow)
+    X, y = _blobs(seed)
+    p = np.full(y.size, 1 / y.size)
+    prog = GroupLP(X, y, p, 0.7, 2.0, 4, None)
+    got = cutting_plane.solve(prog, lambda w: HighsGroupLP(w), lp_route="split", time_limit=0.2)
+    exact = full_lp(p, all_groups(X, y, 0.7, 2.0))
+    assert seen and got.status == "interval"
+    assert got.lower <= exact + 1e-9 <= got.upper + 2e-9
+    groups = all_groups(X, y, 0.7, 2.0)
+    pairs = np.array([S for S in groups if len(S) == 2])
+    assert got.lower >= pair_flow(y.size, pairs[:, 0], pairs[:, 1], p).value - 1e-12
