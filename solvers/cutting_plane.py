@@ -55,6 +55,7 @@ from .separation import TOL, DeadlineReached, violated_groups, select
 
 SolverFactory = Callable[[np.ndarray], object]
 ROUTES = ("colgen", "split", "local", "full")
+POOL_ROUTES = ("colgen", "split")   # routes on which a small component may take the pool route
 LOCAL_MIN = 2000          # smallest component for lp_route="local" (region around its violations)
 
 
@@ -142,7 +143,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     if lp_route not in ROUTES:
         raise InvalidInput("lp_route", f"got {lp_route!r}", "'colgen', 'split', 'local' or 'full'")
     farm = executor is not None and make_solver is None
-    use_pool = make_solver is None and backend == "highs" and lp_route in ("colgen", "split")
+    use_pool = make_solver is None and backend == "highs" and lp_route in POOL_ROUTES
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
     start = t0 = time.perf_counter()
@@ -266,7 +267,7 @@ def _component_job(sub_program: GroupLP, I: np.ndarray, J: np.ndarray, init_trip
     res = _solve_component(sub_program, g, np.arange(sub_program.n), sub_program.group_limit,
                            lambda p: HighsGroupLP(p), init_triples, top, tol, clock,
                            time.perf_counter(), time_limit, use_flow, seed, lp_route,
-                           use_pool=lp_route in ("colgen", "split"))
+                           use_pool=lp_route in POOL_ROUTES)
     return res, clock.t
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from robustdsl.ir import GroupSet
 
 from .cliques import ConflictGraph
+from .pair_flow import PairFlow
 
 HALF_TOL = 1e-9
 
@@ -93,8 +94,7 @@ def part_problems(sub: ConflictGraph, pf, split: HalfSplit, groups: dict[int, np
     for i, part in enumerate(split.parts):
         psub, _ = sub.induced(part)
         mine = (where[sub.I] == i) & (where[sub.J] == i)       # the edges induced() keeps, same order
-        p_half = 0.5 * np.ones(part.size)
-        ppf = type(pf)(value=float(pf.w[mine].sum()), q=p_half, w=pf.w[mine])
+        ppf = PairFlow(value=float(pf.w[mine].sum()), q=np.full(part.size, 0.5), w=pf.w[mine])
         rows = {k: np.unique(np.sort(np.concatenate(v), 1), axis=0) for k, v in cut[i].items()}
         out.append((psub, ppf, rows))
     return out

@@ -86,6 +86,7 @@ def _options(options: dict) -> dict:
     from ..solvers.cutting_plane import ROUTES
     if route not in ROUTES:
         raise InvalidInput("lp_route", f"got {route!r}", "'colgen', 'split', 'local' or 'full'")
+    out["lp_route"] = route
     for key in ("progress", "certify", "init_triples"):
         if key in out and not isinstance(out[key], bool):
             raise InvalidInput(key, f"expected True or False, got {out[key]!r}")
@@ -147,7 +148,7 @@ class GroupLPBallRule(LoweringRule):
                                       limits={k: opts[k] for k in ("max_pairs", "max_bytes")
                                               if opts.get(k) is not None},
                                       executor=opts.get("executor"), device=opts.get("device", "cpu"),
-                                      lp_route=opts.get("lp_route", "split"))
+                                      lp_route=opts["lp_route"])
         return program, raw, bool(opts.get("certify", True))
 
     def export(self, program: GroupLP, path, fmt: str, options: dict) -> None:
