@@ -224,7 +224,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
             "components": len(members), "largest_component": int(len(members[0])) if members else 1,
             "components_by_flow": by_flow,
             "separation_rounds": int(sum(rounds)), "max_rounds": int(max(rounds, default=0)),
-            "max_group_size": L, "tolerance": tol}
+            "max_group_size": L, "tolerance": tol, "graph_complete": not partial}
     if interrupted:
         info["interrupted"] = True
     if stopped is not None:

@@ -8,7 +8,7 @@
     balls of other classes, i.e. it picks an admissible group S containing v, so its worst-case
     risk is at most U = sum_v p_v (1 - q_v / M_v), M_v = max(1, max_{S admissible, v in S} sum_S q),
     an upper bound on AT (computed exactly over the groups of size <= L);
-(c) gap U - L <= tol (1e-9).
+(c) gap U - L <= tol (1e-9); for an interval answer [lower, upper] instead L >= lower and U <= upper.
 
 The conflict graph, restricted to samples with q_v > 0, is either recomputed here from the
 coordinates (float32 Gram distances with an exact float64 recheck near the threshold; l_inf:
@@ -239,13 +239,32 @@ def _sparse_pays(I: np.ndarray, J: np.ndarray, q: np.ndarray, attack, n: int) ->
     return 200.0 * work < float(attack.masses.size) * n
 
 
+def upper_by_pass(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, norm: float,
+                  max_size: int, q: np.ndarray) -> float:
+    """U = sum_v p_v (1 - q_v / M_v) >= AT with the neighbour bound M_v of solvers.interval_bounds,
+    its b_vk recomputed by one blocked distance pass (no pair list needed: memory O(n K)); when
+    L max(q) <= 1 no group sum can exceed 1, M = 1 and no pass is needed."""
+    from .interval_bounds import bound_from_class_max, class_max_by_pass
+
+    K = int(labels.max()) + 1 if labels.size else 1
+    if q.size == 0 or min(max_size, K) * float(q.max()) <= 1.0:
+        return float(np.dot(weights, 1.0 - q))
+    best = class_max_by_pass(X, labels, q, 2.0 * eps, norm, K)
+    return bound_from_class_max(best, weights, q, max_size)
+
+
 def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, norm: float,
             max_size: int, q: np.ndarray, value: float, attack, classifier=None,
-            tol: float = GAP_TOL, pairs: tuple[np.ndarray, np.ndarray] | None = None) -> Certificate:
+            tol: float = GAP_TOL, pairs: tuple[np.ndarray, np.ndarray] | None = None,
+            claimed: tuple[float, float] | None = None, by_pass: bool = False) -> Certificate:
     """Check (a), (b), (c) of the module docstring; `attack` has points/labels/masses/source.
 
     pairs: candidate conflict pairs (I, J) from the exact pair enumeration (see
-    `conflict_graph_from_pairs`); None re-screens all pairs among the samples with q > 0."""
+    `conflict_graph_from_pairs`); None re-screens all pairs among the samples with q > 0.
+    claimed: the (lower, upper) of an interval answer: (c) is replaced by lower(attack) >= lower
+    and U <= upper (both ends re-checked, the gap is reported, not bounded). by_pass: the upper
+    end by `upper_by_pass` (for answers whose pair list is incomplete: a memory budget or a cut
+    distance pass) instead of the groups of the pair list."""
     checks: dict = {}
     n = X.shape[0]
     src = np.asarray(attack.source)
@@ -262,16 +281,21 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
                  and checks["attack_max_displacement"] <= eps * (1 + DIST_RTOL) + 1e-300)
     lower = best_response_risk(attack.points, attack.label_index, attack.masses)
     keep = np.flatnonzero(q > 0)
-    sparse = (classifier is not None and attack.masses.size > 0 and pairs is not None
+    sparse = (not by_pass and classifier is not None and attack.masses.size > 0 and pairs is not None
               and _sparse_pays(*pairs, q, attack, n))
-    g = (conflict_graph_of(X, labels, eps, norm, keep) if pairs is None
-         else conflict_graph_from_pairs(X, labels, eps, norm, keep, *pairs, either=sparse))
-    viol = violated_groups(g, X, q, eps, norm, max_size, tol=0.0, min_size=2)
-    M = viol.max_sum_per_vertex(n)
-    upper = float(np.dot(weights, 1.0 - q / M))
     checks["q_in_unit_interval"] = bool(np.all((q >= 0) & (q <= 1)))
-    checks["violated_groups"] = viol.count
-    checks["max_group_sum"] = float(M.max(initial=1.0))
+    if by_pass:
+        upper = upper_by_pass(X, labels, weights, eps, norm, max_size, q)
+        checks["upper_from"] = "neighbour bound, one blocked distance pass"
+    else:
+        g = (conflict_graph_of(X, labels, eps, norm, keep) if pairs is None
+             else conflict_graph_from_pairs(X, labels, eps, norm, keep, *pairs, either=sparse))
+        viol = violated_groups(g, X, q, eps, norm, max_size, tol=0.0, min_size=2)
+        M = viol.max_sum_per_vertex(n)
+        upper = float(np.dot(weights, 1.0 - q / M))
+        checks["upper_from"] = "every admissible group through a sample with q > 0"
+        checks["violated_groups"] = viol.count
+        checks["max_group_sum"] = float(M.max(initial=1.0))
     checks["value"] = float(value)
     if sparse:
         risk = sparse_classifier_risk(X, labels, q, eps, norm, attack, g)   # f* from q, no m x n pass
@@ -292,8 +316,16 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
     # best-response risk is then only a lower bound (>= AT_L: coinciding barycenters merge)
     truncated = max_size < np.unique(labels).size
     checks["truncated"] = bool(truncated)
+    base = attack_ok and cls_ok and checks["q_in_unit_interval"]
+    if claimed is not None:          # an interval: both ends re-checked
+        gap = upper - lower
+        ok = bool(base and lower >= claimed[0] - tol and upper <= claimed[1] + tol and gap >= -tol)
+        msg = "" if ok else (f"interval not certified: attack lower {lower!r} (claimed {claimed[0]!r}), "
+                             f"classifier upper {upper!r} (claimed {claimed[1]!r}), "
+                             f"attack ok {attack_ok}, classifier ok {cls_ok}")
+        return Certificate(ok=ok, lower=lower, upper=upper, gap=gap, checks=checks, message=msg)
     gap = abs(upper - value) if truncated else upper - lower
-    ok = bool(attack_ok and cls_ok and checks["q_in_unit_interval"] and gap <= tol
+    ok = bool(base and gap <= tol
               and (lower >= value - tol if truncated else abs(value - lower) <= tol)
               and abs(upper - value) <= tol)
     msg = "" if ok else (f"certificate failed: lower {lower!r}, upper {upper!r}, value {value!r}, "

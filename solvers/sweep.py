@@ -11,12 +11,12 @@ Every value keeps its own certificate (solution_from, certify=True).
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 
 from robustdsl import _check
 from robustdsl.errors import InvalidInput
+from robustdsl.group_intervals import unsolved, with_floor
 
 from .cliques import ConflictGraph
 from .pair_budget import bounded_pairs, budget_pairs
@@ -98,33 +98,44 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
         I, J, D = bounded.I, bounded.J, bounded.D
     shared = time.perf_counter() - t0
     out: dict = {}
-    seed, floor = None, 0.0
+    seed, low = None, _Floor()
     for i in np.argsort(grid, kind="stable"):
         e = float(grid[i])
         program = GroupLP(X, lab, p, e, float(norm), K, max_group_size)
         t0 = time.perf_counter()
         if bounded is not None and 2.0 * e > bounded.exact_threshold:
-            sol = interval_solution(program, bounded, floor, max_memory)
+            sol = interval_solution(program, bounded, low.value, max_memory, classes, low.attack)
             sol.timings["distances"] = shared if not out else 0.0
-            out[int(i)] = sol
-            floor = max(floor, sol.lower)
+            out[int(i)] = low.update(sol)
             continue
         gi, gj, _ = restrict_pairs(X, I, J, D, 2.0 * e, norm)
         graph = ConflictGraph(n, gi, gj, lab, None)
         t_filter = time.perf_counter() - t0
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
         if left is not None and left <= 0:
-            out[int(i)] = _unsolved(program, classes, floor)
+            out[int(i)] = unsolved(program, classes, low.value, low.attack, "time limit reached before this eps")
             continue
         res = cutting_plane.solve(program, graph=graph, seed=seed if warm else None, time_limit=left,
                                   progress=progress, executor=executor, **cp_options)
         res.timings["distances"] = t_filter + (shared if not out else 0.0)
-        sol = solution_from(program, res, classes, certify)
-        out[int(i)] = sol
-        floor = max(floor, sol.lower)          # AT is non-decreasing in eps: a lower bound for the rest
+        out[int(i)] = low.update(with_floor(program, classes, solution_from(program, res, classes, certify),
+                                            low.value, low.attack))
         if res.status != "interval":
             seed = _bigger_groups(res.groups)
     return [out[i] for i in range(grid.size)]
+
+
+class _Floor:
+    """The largest certified lower bound of the smaller eps solved so far and the attack proving it
+    (AT is non-decreasing in eps, and an attack at a smaller eps is one at every larger eps)."""
+
+    def __init__(self) -> None:
+        self.value, self.attack = 0.0, None
+
+    def update(self, sol):
+        if sol.lower >= self.value and sol.attack is not None:
+            self.value, self.attack = sol.lower, sol.attack
+        return sol
 
 
 def _bigger_groups(groups) -> dict[int, np.ndarray]:
@@ -145,7 +156,7 @@ def _partial_curve(X, lab, p, grid, norm, classes, max_group_size, stopped) -> l
     from . import cutting_plane
 
     I, J, D = stopped.pairs
-    out, floor = {}, 0.0
+    out, low = {}, _Floor()
     for i in np.argsort(grid, kind="stable"):
         program = GroupLP(X, lab, p, float(grid[i]), float(norm), len(classes), max_group_size)
         gi, gj, _ = restrict_pairs(X, I, J, D, 2.0 * float(grid[i]), norm)
@@ -153,20 +164,5 @@ def _partial_curve(X, lab, p, grid, norm, classes, max_group_size, stopped) -> l
                                   partial_graph=True)
         res.info["reason"] = str(stopped)
         sol = solution_from(program, res, classes, certify=True)   # interval: the bounds' order only
-        if sol.lower < floor:                  # AT is non-decreasing in eps
-            sol = replace(sol, lower=floor, value=floor)
-        floor = sol.lower
-        out[int(i)] = sol
+        out[int(i)] = low.update(with_floor(program, classes, sol, low.value, low.attack))
     return [out[i] for i in range(grid.size)]
-
-
-def _unsolved(program, classes, lower: float = 0.0, reason: str = "time limit reached before this eps"):
-    """A Solution for an eps the time limit left unsolved: [the certified lower bound of a smaller
-    eps (AT is monotone in eps), the trivial upper bound mass (1 - 1/K)]."""
-    from robustdsl.solution import Solution
-
-    mass = float(program.weights.sum())
-    return Solution(value=lower, lower=lower, upper=mass * (1.0 - 1.0 / program.n_classes),
-                    status="interval", backend="highs", rule="group_lp_ball",
-                    timings={}, info={"reason": reason})
-

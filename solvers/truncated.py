@@ -35,6 +35,7 @@ class TruncatedBounds:
     upper: float
     q: np.ndarray
     flow_value: float | None
+    flow_w: np.ndarray | None      # the flow's masses on the kept pairs (I, J)
     kept_pairs: int
     complete: int
 
@@ -65,14 +66,18 @@ def truncated_bounds(labels: np.ndarray, weights: np.ndarray, I: np.ndarray, J: 
         if best_q is None or u < best_u:
             best_u, best_q = u, q
     return TruncatedBounds(lower, min(best_u, trivial), best_q, None if pf is None else pf.value,
-                           int(I.size), int(complete.sum()))
+                           None if pf is None else pf.w, int(I.size), int(complete.sum()))
 
 
-def interval_solution(program, bp, floor: float, max_memory: int):
+def interval_solution(program, bp, floor: float, max_memory: int, classes: tuple[int, ...],
+                      floor_attack=None):
     """A Solution with status 'interval' for a GroupLP whose pairs did not fit the memory budget
     (bp: a truncated `pair_budget.BoundedPairs`): `truncated_bounds` on the kept pairs within
-    2 eps (an exact subset, `restrict_pairs`), floor: a lower bound known otherwise."""
-    from robustdsl.solution import Solution
+    2 eps (an exact subset, `restrict_pairs`), floor: a lower bound known otherwise (AT at a
+    smaller eps, proved by floor_attack). Its attack is the kept pairs' flow moved to the pair
+    midpoints (or floor_attack when the floor is higher); its certificate re-checks both ends, the
+    upper one by a blocked distance pass (robustdsl.group_intervals)."""
+    from robustdsl.group_intervals import group_attack, interval_answer, pair_attack
 
     from .pairs import restrict_pairs
 
@@ -91,5 +96,12 @@ def interval_solution(program, bp, floor: float, max_memory: int):
             "nearest_k": bp.k, "complete_samples": tb.complete,
             "exact_up_to_threshold": bp.exact_threshold if bp.exact_threshold >= 0 else None,
             "pair_flow_on_kept": tb.flow_value, "lower_from_smaller_eps": floor, "max_memory": max_memory}
-    return Solution(value=tb.lower, lower=tb.lower, upper=tb.upper, status="interval", backend="flow",
-                    rule="group_lp_ball", timings={"flow": time.perf_counter() - t0}, q=tb.q, info=info)
+    if tb.flow_w is not None and (tb.flow_value >= floor or floor_attack is None):
+        attack = pair_attack(program, classes, gi, gj, tb.flow_w)
+    elif floor_attack is not None:
+        attack = floor_attack
+    else:                                  # weights not integral-scalable and no floor: nothing moves
+        attack = group_attack(program, classes, [], [])
+    lower = min(tb.lower, attack.best_response_risk())
+    return interval_answer(program, classes, tb.q, attack, lower, tb.upper, backend="flow",
+                           timings={"flow": time.perf_counter() - t0}, info=info)

@@ -121,3 +121,18 @@ def pure_attack_max(weights, labels, groups) -> float:
         risk = sum(sum(m.values()) - max(m.values()) for m in cell_mass.values())
         best = max(best, risk)
     return best
+
+
+def slow_lp_solves(monkeypatch, cls, seconds: float = 0.3) -> None:
+    """Make every cls.solve (an LP back end) sleep `seconds` after solving: a time limit then
+    passes inside the cutting-plane loop."""
+    import time
+
+    orig = cls.solve
+
+    def slow(self, time_limit=None):
+        res = orig(self, time_limit)
+        time.sleep(seconds)
+        return res
+
+    monkeypatch.setattr(cls, "solve", slow)

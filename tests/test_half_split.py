@@ -13,7 +13,7 @@ from robustdsl.solvers import cutting_plane
 from robustdsl.solvers.lp_highs import HighsGroupLP
 from robustdsl.solvers.pair_flow import pair_flow
 
-from group_lp_helpers import all_groups, full_lp, make_problem
+from group_lp_helpers import all_groups, full_lp, make_problem, slow_lp_solves
 
 SPLIT_SEEDS = (8, 30, 33, 35, 37, 48)       # n = 24, eps 0.7: the flow has q = 0 / 1 samples and a violated group
 
@@ -121,17 +121,8 @@ def test_public_api_certifies_the_split_route(seed, monkeypatch):
 def test_split_route_under_a_time_limit_keeps_a_certified_interval(seed, monkeypatch):
     """The deadline passes inside a half part's LP loop (each solve slowed down): the result is
     an interval containing AT, its lower bound at least the pair value."""
-    import time
-
     seen = _spy(monkeypatch)
-    orig = HighsGroupLP.solve
-
-    def slow(self, time_limit=None):
-        res = orig(self, time_limit)
-        time.sleep(0.3)
-        return res
-
-    monkeypatch.setattr(HighsGroupLP, "solve", slow)
+    slow_lp_solves(monkeypatch, HighsGroupLP)
     X, y = _blobs(seed)
     p = np.full(y.size, 1 / y.size)
     prog = GroupLP(X, y, p, 0.7, 2.0, 4, None)

@@ -31,7 +31,7 @@ from ..analysis import ProblemForm
 from ..costs import Ball
 from ..errors import BackendUnavailable, CertificateFailed, InvalidInput, TimeLimitReached
 from ..ir import GroupLP
-from ..saddle import Classifier, build_attack
+from ..saddle import Classifier
 from ..solution import Solution
 from . import register
 from .base import LoweringRule
@@ -137,7 +137,7 @@ class GroupLPBallRule(LoweringRule):
             graph = None
             if opts.get("max_memory") is not None:
                 graph = _bounded_graph(program, opts)
-                if isinstance(graph, Solution):          # the pairs did not fit: certified interval
+                if isinstance(graph, _Budget):           # the pairs did not fit: certified interval
                     return program, graph, False
             # highs: the solver's own choice (None), so its row-form pool route can run
             raw = cutting_plane.solve(program, None if backend == "highs" else
@@ -160,8 +160,9 @@ class GroupLPBallRule(LoweringRule):
 
     def invert(self, raw: Any, inverse_data: _Inverse) -> Solution:
         program, res, certify = raw
-        if isinstance(res, Solution):
-            return res
+        if isinstance(res, _Budget):
+            from ..solvers.truncated import interval_solution
+            return interval_solution(program, res.pairs, 0.0, res.max_memory, inverse_data.classes)
         sol = solution_from(program, res, inverse_data.classes, certify)
         if res.info.get("interrupted"):
             raise TimeLimitReached(f"interrupted: AT lies in [{sol.lower!r}, {sol.upper!r}]",
@@ -169,13 +170,19 @@ class GroupLPBallRule(LoweringRule):
         return sol
 
 
+@dataclass(frozen=True)
+class _Budget:
+    """The pairs under a memory budget did not fit: bounds from the kept ones (solvers.truncated)."""
+    pairs: Any
+    max_memory: int
+
+
 def _bounded_graph(program: GroupLP, opts: dict):
     """The conflict graph under opts['max_memory'] (solvers.pair_budget), or, when its pairs do not
-    fit, the interval Solution of solvers.truncated."""
+    fit, a _Budget holding the kept pairs (invert turns it into the interval Solution)."""
     from ..solvers.cliques import ConflictGraph
     from ..solvers.pair_budget import bounded_pairs, budget_pairs
     from ..solvers.pairs import DEFAULT_MAX_BYTES, restrict_pairs
-    from ..solvers.truncated import interval_solution
 
     mb = opts.get("max_bytes") or DEFAULT_MAX_BYTES
     kept = budget_pairs(opts["max_memory"], program.n, program.X.shape[1], max_bytes=mb)
@@ -183,30 +190,38 @@ def _bounded_graph(program: GroupLP, opts: dict):
                        executor=opts.get("executor"), device=opts.get("device", "cpu"),
                        progress=bool(opts.get("progress", False)))
     if bp.truncated:
-        return interval_solution(program, bp, 0.0, opts["max_memory"])
+        return _Budget(bp, opts["max_memory"])
     I, J, _ = restrict_pairs(program.X, bp.I, bp.J, bp.D, 2.0 * program.eps, program.norm)
     return ConflictGraph(program.n, I, J, program.labels, None)
 
 
 def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool) -> Solution:
     """Saddle objects, bounds and the certificate of a raw group-LP result."""
-    from ..solvers.ball_groups import centres
+    from ..group_intervals import group_attack, interval_answer
     from ..solvers.group_certificate import certify as run_certificate
     t0 = time.perf_counter()
     X, lab, p = program.X, program.labels, program.weights
     pos = res.w > 0
-    rows, ws, cs = [], [], []
+    rows, ws = [], []
     sizes = res.groups.sizes
     for k in np.unique(sizes[pos]):
         sel = np.flatnonzero(pos & (sizes == k))
-        R = res.groups.indices[res.groups.indptr[sel][:, None] + np.arange(k)]
-        rows.append(R)
+        rows.append(res.groups.indices[res.groups.indptr[sel][:, None] + np.arange(k)])
         ws.append(res.w[sel])
-        cs.append(centres(X, R, program.norm))
-    attack = build_attack(X, lab, p, classes, rows, ws, cs)
-    classifier = Classifier(X, lab, res.q, program.eps, program.norm, classes)
+    attack = group_attack(program, classes, rows, ws)
     timings = dict(res.timings)
     timings["saddle"] = time.perf_counter() - t0
+    mass = float(p.sum())
+    if res.status == "interval":  # lower: min with the attack's best-response risk (found without the LP)
+        lower, upper = min(res.lower, attack.best_response_risk()), res.upper
+        if certify and not lower <= upper + 1e-9:
+            raise CertificateFailed(f"interval bounds cross: lower {lower!r} > upper {upper!r}",
+                                    status="certificate", backend=res.backend)
+        complete = res.info.get("graph_complete", True)
+        return interval_answer(program, classes, res.q, attack, lower, upper, value=res.value,
+                               backend=res.backend, timings=timings, info=dict(res.info),
+                               pairs=(res.graph.I, res.graph.J) if complete else None)
+    classifier = Classifier(X, lab, res.q, program.eps, program.norm, classes)
 
     def check():
         # a truncation (L < K) certifies AT_L: f* is optimal only against groups of size <= L
@@ -214,20 +229,14 @@ def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool
                                attack, classifier if res.status != "lower_bound" else None,
                                pairs=(res.graph.I, res.graph.J))
 
-    mass = float(p.sum())
     if res.status == "optimal":
         lower = upper = res.value
-    elif res.status == "lower_bound":
+    else:  # lower_bound
         lower, upper = res.value, mass * (1.0 - 1.0 / program.n_classes)
-    else:  # interval: min with the attack's best-response risk, a lower bound found without the LP solver
-        lower, upper = min(res.lower, attack.best_response_risk()), res.upper
-        if certify and not lower <= upper + 1e-9:
-            raise CertificateFailed(f"interval bounds cross: lower {lower!r} > upper {upper!r}",
-                                    status="certificate", backend=res.backend)
     sol = Solution(value=res.value, lower=lower, upper=upper, status=res.status, backend=res.backend,
                    rule=GroupLPBallRule.name, timings=timings, attack=attack, classifier=classifier,
                    q=res.q.copy(), info=dict(res.info), certify=check)
-    if certify and res.status != "interval":
+    if certify:
         t1 = time.perf_counter()
         cert = check()
         timings["certificate"] = time.perf_counter() - t1
