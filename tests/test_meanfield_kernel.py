@@ -27,7 +27,7 @@ def _autograd_reference(act, Z, p, c_a, a, B, alpha, Zt, omega):
     f = h(xa @ B.T) @ (alpha * a)
     U = (p[:, None] * omega * ((f - Zt[..., d]) ** 2 - c_a * ((Zt - Z[:, None]) ** 2).sum(-1))).sum()
     ga, gB, gal, gZ, gom = torch.autograd.grad(U, (a, B, alpha, Zt, omega))
-    w = p[:, None] * omega
+    w, alpha = (p[:, None] * omega).detach(), alpha.detach()
     return dict(U=float(U.detach()), U_pi=gom / p[:, None], grad_Zt=gZ / w[..., None], U_nu=gal,
                 grad_a=ga / alpha, grad_B=gB / alpha[:, None])
 
