@@ -127,9 +127,9 @@ class Classifier:
         return out
 
     def _l2(self, Z: np.ndarray, K: int) -> np.ndarray:
-        """l2 balls: one float32 GEMM per block screens ||z - x||^2 <= eps^2 with a rigorous margin
-        (superset), the candidates are decided by float64 coordinate differences; the nearest
-        sample (for the remaining mass) is the float32 argmin."""
+        """l2 balls: one float32 GEMM per block decides ||z - x||^2 <= eps^2 wherever it is clear by
+        more than a rigorous rounding margin; the pairs inside that margin are decided by float64
+        coordinate differences; the nearest sample (for the remaining mass) is the float32 argmin."""
         from .solvers.pairs import exact_dist, margin_factor
         n, d = self.X.shape
         cache = self.__dict__.get("_x32")
@@ -148,10 +148,13 @@ class Classifier:
             G = Zb.astype(np.float32) @ X32.T
             G -= half_x2[None, :]                           # = -(||z - x||^2 - ||z||^2) / 2
             # ||z - x||^2 <= r^2  <=>  G >= (z2 - r^2) / 2; margin k (z2 + max x2 + r^2) covers rounding
-            thr = 0.5 * (z2 - r_hi * r_hi) - k * (z2 + max_x2 + r_hi * r_hi) - 1e-30
-            ii, jj = np.nonzero(G >= thr.astype(np.float32)[:, None])
+            base = 0.5 * (z2 - r_hi * r_hi)
+            slack = k * (z2 + max_x2 + r_hi * r_hi) + 1e-30
+            ii, jj = np.nonzero(G >= (base - slack).astype(np.float32)[:, None])
             near = G.argmax(1)
-            ok = exact_dist(Zb[ii], self.X[jj], 2.0) <= r_hi
+            unsure = np.flatnonzero(G[ii, jj] < (base + slack).astype(np.float32)[ii])
+            ok = np.ones(ii.size, bool)                     # above the margin: inside for sure
+            ok[unsure] = exact_dist(Zb[ii[unsure]], self.X[jj[unsure]], 2.0) <= r_hi
             ii, jj = ii[ok], jj[ok]
             F = np.zeros((Zb.shape[0], K))
             np.maximum.at(F, (ii, self.label_index[jj]), self.q[jj])

@@ -186,6 +186,31 @@ def test_l2_classifier_matches_float64_brute_force():
     assert np.array_equal(f.predict(Z), np.asarray((0, 1, 2, 3))[ref.argmax(1)])
 
 
+def test_l2_classifier_decides_points_on_the_ball_boundary_exactly():
+    """z at distance eps (1 -+ 1e-7) from a sample a (inside the float32 rounding band: decided in
+    float64) or eps (1 -+ 0.05) (decided by the float32 screening), with a sample b of another class
+    at distance 1 from z: f(z) = (1/2, 1/2) if a's ball holds z, else (0, 1)."""
+    from robustdsl.saddle import Classifier
+
+    rng = np.random.default_rng(3)
+    m, d, eps = 120, 784, 4.0
+    A = rng.random((m, d))
+    u = rng.normal(size=(m, d))
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    scale = np.array([1 - 1e-7, 1 + 1e-7, 0.95, 1.05])[np.arange(m) % 4]
+    Z = A + eps * scale[:, None] * u
+    v = rng.normal(size=(m, d))
+    B = Z + v / np.linalg.norm(v, axis=1, keepdims=True)
+    X = np.concatenate([A, B])
+    lab = np.concatenate([np.zeros(m, np.int64), np.ones(m, np.int64)])
+    q = np.concatenate([np.full(m, 0.5), np.full(m, 0.25)])
+    D = np.sqrt(((Z[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    inside = np.sqrt(((Z - A) ** 2).sum(1)) <= eps
+    assert np.array_equal(inside, scale < 1) and np.all((D <= eps).sum(1) == 1 + inside)
+    want = np.where(inside[:, None], [0.5, 0.5], [0.0, 1.0])
+    assert np.allclose(Classifier(X, lab, q, eps, 2.0, (0, 1))(Z), want, atol=1e-12)
+
+
 def test_same_point_ids_groups_identical_rows_only():
     from robustdsl.solvers.group_certificate import same_point_ids
 
