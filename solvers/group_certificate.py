@@ -117,15 +117,19 @@ def same_point_ids(P: np.ndarray) -> np.ndarray:
     projection, a new id wherever a row differs from the previous one. (Distinct rows sharing a
     projection are never merged; identical rows separated by such a tie would get two ids, which
     can only lower the best-response risk, so the lower bound stays valid.)"""
-    P = np.ascontiguousarray(P, dtype=np.float64)
+    P = np.asarray(P, dtype=np.float64)
     if P.shape[0] == 0:
         return np.zeros(0, np.int64)
     r = np.random.default_rng(12345).standard_normal(P.shape[1])
-    h = (P * r).sum(1)
+    h = np.empty(P.shape[0])
+    for s in range(0, P.shape[0], _BLOCK):          # row by row the same sum: equal rows, equal h
+        h[s:s + _BLOCK] = (P[s:s + _BLOCK] * r).sum(1)
     order = np.argsort(h, kind="stable")
-    Ps = P[order]
+    hs = h[order]
     new = np.ones(P.shape[0], bool)
-    new[1:] = (h[order][1:] != h[order][:-1]) | np.any(Ps[1:] != Ps[:-1], axis=1)
+    new[1:] = hs[1:] != hs[:-1]
+    tie = np.flatnonzero(~new[1:]) + 1              # only rows whose projections tie are compared
+    new[tie] = np.any(P[order[tie]] != P[order[tie - 1]], axis=1)
     ids = np.empty(P.shape[0], np.int64)
     ids[order] = np.cumsum(new) - 1
     return ids
