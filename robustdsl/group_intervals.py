@@ -47,10 +47,10 @@ def interval_answer(program: GroupLP, classes: tuple[int, ...], q: np.ndarray, a
     q = np.array(q, dtype=np.float64)
     classifier = Classifier(program.X, program.labels, q, program.eps, program.norm, classes)
 
-    def check():
+    def check(progress: bool = False):
         return run_certificate(program.X, program.labels, program.weights, program.eps, program.norm,
                                program.group_limit, q, lower, attack, classifier, pairs=pairs,
-                               claimed=(lower, upper), by_pass=pairs is None)
+                               claimed=(lower, upper), by_pass=pairs is None, progress=progress)
 
     return Solution(value=lower if value is None else value, lower=lower, upper=upper, status="interval",
                     backend=backend, rule="group_lp_ball", timings=timings, attack=attack,

@@ -1,6 +1,7 @@
 """Solutions: the value, its certified bounds, the saddle objects and how they were found."""
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from dataclasses import dataclass, field
@@ -47,16 +48,19 @@ class Solution:
     classifier: Any = None
     q: np.ndarray | None = None
     info: Mapping[str, Any] = field(default_factory=dict)
-    certify: Callable[[], Certificate] | None = field(default=None, repr=False, compare=False)
+    certify: Callable[..., Certificate] | None = field(default=None, repr=False, compare=False)
 
     @property
     def exact(self) -> bool:
         return self.status == "optimal"
 
-    def certificate(self) -> Certificate:
-        """Re-check the answer independently of the solver that produced it."""
+    def certificate(self, progress: bool = False) -> Certificate:
+        """Re-check the answer independently of the solver that produced it (progress: a tqdm bar
+        over the blocks of the re-check, where the rule's certificate has long passes)."""
         if self.certify is None:
             raise InvalidInput("certificate", f"rule {self.rule!r} provides no certificate")
+        if progress and "progress" in inspect.signature(self.certify).parameters:
+            return self.certify(progress=True)
         return self.certify()
 
     def to_dict(self, include_timings: bool = True) -> dict:

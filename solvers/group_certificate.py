@@ -243,8 +243,19 @@ def _sparse_pays(I: np.ndarray, J: np.ndarray, q: np.ndarray, attack, n: int) ->
     return 200.0 * work < float(attack.masses.size) * n
 
 
+def _evaluate(classifier, Z: np.ndarray, progress: bool, block: int = 8192) -> np.ndarray:
+    """classifier(Z) by row blocks, with a tqdm bar when progress."""
+    from tqdm.auto import tqdm
+
+    if not progress:
+        return classifier(Z)
+    parts = [classifier(Z[s:s + block]) for s in tqdm(range(0, Z.shape[0], block), unit="block",
+                                                      desc="certificate: classifier on the attack")]
+    return np.concatenate(parts)
+
+
 def upper_by_pass(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, norm: float,
-                  max_size: int, q: np.ndarray) -> float:
+                  max_size: int, q: np.ndarray, progress: bool = False) -> float:
     """U = sum_v p_v (1 - q_v / M_v) >= AT with the neighbour bound M_v of solvers.interval_bounds,
     its b_vk recomputed by one blocked distance pass (no pair list needed: memory O(n K)); when
     L max(q) <= 1 no group sum can exceed 1, M = 1 and no pass is needed."""
@@ -253,14 +264,15 @@ def upper_by_pass(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: f
     K = int(labels.max()) + 1 if labels.size else 1
     if q.size == 0 or min(max_size, K) * float(q.max()) <= 1.0:
         return float(np.dot(weights, 1.0 - q))
-    best = class_max_by_pass(X, labels, q, 2.0 * eps, norm, K)
+    best = class_max_by_pass(X, labels, q, 2.0 * eps, norm, K, progress=progress)
     return bound_from_class_max(best, weights, q, max_size)
 
 
 def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, norm: float,
             max_size: int, q: np.ndarray, value: float, attack, classifier=None,
             tol: float = GAP_TOL, pairs: tuple[np.ndarray, np.ndarray] | None = None,
-            claimed: tuple[float, float] | None = None, by_pass: bool = False) -> Certificate:
+            claimed: tuple[float, float] | None = None, by_pass: bool = False,
+            progress: bool = False) -> Certificate:
     """Check (a), (b), (c) of the module docstring; `attack` has points/labels/masses/source.
 
     pairs: candidate conflict pairs (I, J) from the exact pair enumeration (see
@@ -268,7 +280,8 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
     claimed: the (lower, upper) of an interval answer: (c) is replaced by lower(attack) >= lower
     and U <= upper (both ends re-checked, the gap is reported, not bounded). by_pass: the upper
     end by `upper_by_pass` (for answers whose pair list is incomplete: a memory budget or a cut
-    distance pass) instead of the groups of the pair list."""
+    distance pass) instead of the groups of the pair list. progress: tqdm bars over the blocks of the
+    distance pass and of the dense classifier evaluation."""
     checks: dict = {}
     n = X.shape[0]
     src = np.asarray(attack.source)
@@ -289,7 +302,7 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
               and _sparse_pays(*pairs, q, attack, n))
     checks["q_in_unit_interval"] = bool(np.all((q >= 0) & (q <= 1)))
     if by_pass:
-        upper = upper_by_pass(X, labels, weights, eps, norm, max_size, q)
+        upper = upper_by_pass(X, labels, weights, eps, norm, max_size, q, progress=progress)
         checks["upper_from"] = "neighbour bound, one blocked distance pass"
     else:
         g = (conflict_graph_of(X, labels, eps, norm, keep) if pairs is None
@@ -307,7 +320,7 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
         checks["classifier_evaluation"] = "sparse"
         cls_ok = lower - tol <= risk <= upper + tol
     elif classifier is not None and attack.masses.size:
-        P = classifier(attack.points)
+        P = _evaluate(classifier, attack.points, progress)
         right = P[np.arange(P.shape[0]), attack.label_index]
         risk = float(np.dot(attack.masses, 1.0 - right))
         checks["classifier_risk_on_attack"] = risk

@@ -148,3 +148,18 @@ def test_unsolved_and_cut_pass_intervals_are_certified():
     for s, e in zip(solve_curve(X, y, [0.3, 0.6], time_limit=1e-9), exact):
         cert = s.certificate()
         assert s.status == "interval" and cert.ok and cert.lower - 1e-12 <= e.value <= cert.upper + 1e-12
+
+
+def test_certificate_progress_bars_change_nothing(capsys):
+    """certificate(progress=True): tqdm bars over the pass and the classifier blocks, same result;
+    rules whose certificate takes no progress option accept the call too."""
+    X, y = _blobs(2)
+    D = _dist(X, 2)
+    pairs = int(np.triu((D <= 1.0) & (y[:, None] != y[None, :]), 1).sum())
+    sol = make_problem(X, y, 0.5).solve(max_memory=_memory(X, pairs // 2), max_bytes=BLOCK)
+    a, b = sol.certificate(), sol.certificate(progress=True)
+    assert a.ok and (a.lower, a.upper, a.checks) == (b.lower, b.upper, b.checks)
+    err = capsys.readouterr().err
+    assert "certificate pass" in err and "classifier on the attack" in err
+    exact = make_problem(X, y, 0.5).solve()
+    assert exact.certificate(progress=True).ok

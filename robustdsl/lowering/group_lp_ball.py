@@ -223,11 +223,11 @@ def solution_from(program: GroupLP, res, classes: tuple[int, ...], certify: bool
                                pairs=(res.graph.I, res.graph.J) if complete else None)
     classifier = Classifier(X, lab, res.q, program.eps, program.norm, classes)
 
-    def check():
+    def check(progress: bool = False):
         # a truncation (L < K) certifies AT_L: f* is optimal only against groups of size <= L
         return run_certificate(X, lab, p, program.eps, program.norm, res.max_size, res.q, res.value,
                                attack, classifier if res.status != "lower_bound" else None,
-                               pairs=(res.graph.I, res.graph.J))
+                               pairs=(res.graph.I, res.graph.J), progress=progress)
 
     if res.status == "optimal":
         lower = upper = res.value
