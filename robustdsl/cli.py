@@ -138,6 +138,10 @@ def _solve_options(args: argparse.Namespace) -> dict:
     opts: dict[str, Any] = {"max_group_size": args.max_group_size}
     if args.time_limit is not None:
         opts["time_limit"] = _check.real("--time-limit", args.time_limit, positive=True)
+    if args.max_memory is not None:
+        opts["max_memory"] = int(_check.real("--max-memory", args.max_memory, positive=True) * 2 ** 30)
+    if args.progress:
+        opts["progress"] = True
     return opts
 
 
@@ -251,6 +255,10 @@ def build_parser() -> argparse.ArgumentParser:
     _problem_options(s)
     s.add_argument("--time-limit", type=float, metavar="S", help="seconds per solve (an interval is reported "
                    "when reached)")
+    s.add_argument("--max-memory", type=float, metavar="GIB", help="memory budget (GiB) for the data, one "
+                   "distance block and the conflict pairs of a ball cost; when the pairs do not fit, a certified "
+                   "interval is reported")
+    s.add_argument("--progress", action="store_true", help="progress bars (distance blocks, components)")
     s.add_argument("--json", metavar="OUT.json", help="write the results as JSON")
     s.add_argument("--plot", metavar="OUT.png", help="plot the value against eps (or tau)")
     s.set_defaults(run=cmd_solve)

@@ -42,7 +42,7 @@ def spec(tmp_path):
 @pytest.mark.parametrize("sub,words", [
     ([], ["solve", "export", "demo"]),
     (["solve"], ["--data", "--classes", "--per-class", "--eps", "--norm", "--backend", "--max-group-size",
-                 "--time-limit", "--json", "--plot", "--tau"]),
+                 "--time-limit", "--max-memory", "--progress", "--json", "--plot", "--tau"]),
     (["export"], ["--data", "--eps", "OUTPUT"]),
     (["demo"], ["--out", "--quick"]),
 ])
@@ -141,6 +141,8 @@ def test_demo_quick_with_fake_rule(tmp_path, fake, capsys):
      ["bad.rdsl: syntax error", "line 1, column 38", "^"]),
     (["solve", "{spec}", "--data", "builtin:mnist2000", "--classes", "1,7", "--per-class", "1", "--eps", "1",
       "--time-limit", "0"], ["--time-limit", "> 0"]),
+    (["solve", "{spec}", "--data", "builtin:mnist2000", "--classes", "1,7", "--per-class", "1", "--eps", "1",
+      "--max-memory", "-2"], ["--max-memory", "> 0"]),
     (["demo", "--out", "{spec}/sub"], ["--out", "cannot create directory"]),
 ])
 def test_errors_are_one_message_exit_2(argv, words, spec, tmp_path, fake, capsys):
@@ -198,3 +200,22 @@ def test_solve_with_the_real_rule_matches_an_independent_lp(spec, tmp_path, caps
     assert expected[-1] > expected[0] > 0
     assert [r["value"] for r in rows] == pytest.approx(expected, abs=1e-7)
     assert all(r["status"] == "optimal" and r["lower"] <= r["value"] <= r["upper"] for r in rows)
+
+
+def test_solve_under_a_memory_budget_reports_a_certified_interval(spec, tmp_path, capsys):
+    """--max-memory that cannot hold the conflict pairs: an interval containing the exact value."""
+    from robustdsl.cli import load_measure
+    from robustdsl.solvers.pair_budget import PAIR_BYTES
+    from robustdsl.solvers.pairs import DEFAULT_MAX_BYTES, conflict_pairs
+
+    out, tight = tmp_path / "exact.json", tmp_path / "tight.json"
+    common = [str(spec), "--data", "builtin:mnist2000", "--classes", "1,4,7", "--per-class", "100", "--eps", "4"]
+    mu = load_measure("builtin:mnist2000", [1, 4, 7], 100, None)
+    pairs = conflict_pairs(mu.X, mu.y, 8.0, 2.0)[0].size
+    gib = (12 * mu.X.size + DEFAULT_MAX_BYTES + pairs // 2 * PAIR_BYTES) / 2 ** 30   # room for half the pairs
+    assert main(["solve", *common, "--json", str(out)]) == 0
+    assert main(["solve", *common, "--max-memory", repr(gib), "--progress", "--json", str(tight)]) == 0
+    exact, got = json.loads(out.read_text())["results"][0], json.loads(tight.read_text())["results"][0]
+    assert exact["status"] == "optimal" and got["status"] == "interval"
+    assert got["lower"] <= exact["value"] <= got["upper"] and got["lower"] < got["upper"]
+    assert "memory budget" in got["info"]["reason"]
