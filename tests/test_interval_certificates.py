@@ -79,15 +79,16 @@ def test_pass_bound_equals_the_graph_bound_and_bounds_at(norm):
     assert u >= exact.value - 1e-12 and exact.value > 0
 
 
-def test_memory_budget_interval_is_certified_through_the_public_api():
+@pytest.mark.parametrize("norm,eps", [(2.0, 0.5), (math.inf, 0.35), (1.0, 0.8)])
+def test_memory_budget_interval_is_certified_through_the_public_api(norm, eps):
     X, y = _blobs(2)
-    exact = make_problem(X, y, 0.5).solve()
-    D = _dist(X, 2)
-    pairs = int(np.triu((D <= 1.0) & (y[:, None] != y[None, :]), 1).sum())
-    sol = make_problem(X, y, 0.5).solve(max_memory=_memory(X, pairs // 2), max_bytes=BLOCK)
+    exact = make_problem(X, y, eps, norm).solve()
+    D = _dist(X, norm)
+    pairs = int(np.triu((D <= 2 * eps) & (y[:, None] != y[None, :]), 1).sum())
+    sol = make_problem(X, y, eps, norm).solve(max_memory=_memory(X, pairs // 2), max_bytes=BLOCK)
     assert sol.status == "interval" and "memory budget" in sol.info["reason"]
-    assert 0 < sol.lower < exact.value < sol.upper and sol.info["nearest_k"] == 2
-    assert _attack_ok(sol, X, 0.5, 2) and sol.classifier(X).shape == (y.size, 3)
+    assert 0 < sol.lower < exact.value < sol.upper and sol.info["nearest_k"] >= 1
+    assert _attack_ok(sol, X, eps, norm) and sol.classifier(X).shape == (y.size, 3)
     cert = sol.certificate()
     assert cert.ok and cert.checks["upper_from"].startswith("neighbour bound")
     assert sol.lower - 1e-12 <= cert.lower <= exact.value + 1e-12 <= cert.upper + 2e-12 <= sol.upper + 3e-12
