@@ -26,7 +26,6 @@ uniform classifier (q = 1/K, feasible for every group); info['pair_pass'] says h
 """
 from __future__ import annotations
 
-import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -46,12 +45,12 @@ from .half_split import merge, part_problems, split_half
 from .interval_bounds import neighbour_bound
 from .local_lp import solve_local
 from .lp_highs import HighsGroupLP
-from .pair_basis import pair_basis
 from .pair_flow import pair_flow as solve_pair_flow
 from .pairs import PassStopped, conflict_pairs
 from .pool_cg import solve_with_pool
 from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
+from .working_set import WorkingSet, initial_pairs, start_columns, violated_pairs  # noqa: F401 (public)
 
 SolverFactory = Callable[[np.ndarray], object]
 ROUTES = ("colgen", "split", "local", "full")
@@ -381,9 +380,9 @@ def _lp_loop(program: GroupLP, sub: ConflictGraph, vs: np.ndarray, Lc: int, make
     from the flow pf's basis on) and separation, from the groups `first` and `seed`."""
     t0 = time.perf_counter() if t0 is None else t0
     Xc = program.X[vs]
-    ws = _WorkingSet(make_solver(program.weights[vs]), sub if colgen else None)
+    ws = WorkingSet(make_solver(program.weights[vs]), sub if colgen else None)
     if colgen:
-        _start_columns(ws, sub, pf, program.weights[vs], tol)
+        start_columns(ws, sub, pf, program.weights[vs], tol)
     else:
         init = {2: sub.pairs()}
         if init_triples and Lc >= 3:
@@ -448,97 +447,6 @@ def _lp_loop(program: GroupLP, sub: ConflictGraph, vs: np.ndarray, Lc: int, make
     w[:res.w.size] = res.w
     return {"value": res.value, "q": res.q, "groups": allg, "w": w, "rounds": rounds,
             "timed_out": timed_out, "interrupted": interrupted, "flow": 0}
-
-
-def _void(a: np.ndarray) -> np.ndarray:
-    a = np.ascontiguousarray(a, dtype=np.int64)
-    return a.view(np.dtype((np.void, a.dtype.itemsize * a.shape[1]))).ravel()
-
-
-def initial_pairs(g: ConflictGraph, pf, tol: float = TOL) -> np.ndarray:
-    """Edge ids of the first pair columns of column generation: the flow's support (w > 0) and the
-    pairs tight for its dual (q_u + q_v >= 1 - tol); every other pair has reduced cost < 0 at the
-    pair optimum and enters only if pricing asks for it."""
-    return np.flatnonzero((pf.w > 0) | (pf.q[g.I] + pf.q[g.J] >= 1.0 - tol))
-
-
-def _start_columns(ws: "_WorkingSet", g: ConflictGraph, pf, p: np.ndarray, tol: float = TOL) -> None:
-    """The first columns of column generation. Uniform weights and a solver that takes a basis:
-    the basic edges of an optimal basis of the pair LP built from the flow (solvers.pair_basis),
-    with that basis, so the first LP needs no iteration (measured at eps 3: LP 2.5 -> 1.3 s,
-    n = 20,000; 24.9 -> 15.5 s, n = 40,000). Otherwise the flow's support and tight pairs."""
-    if hasattr(ws.solver, "set_basis") and p.size and np.all(p == p[0]):
-        b = pair_basis(g.n, g.I, g.J, pf.w / p[0], 1.0 - pf.q)
-        ws.add_pairs(b.edges)
-        ws.solver.set_basis(np.ones(b.edges.size, bool), b.slack)
-        return
-    ws.add_pairs(initial_pairs(g, pf, tol))
-
-
-def violated_pairs(g: ConflictGraph, q: np.ndarray, tol: float = TOL) -> np.ndarray:
-    """Pricing of the pair columns: edge ids with q_u + q_v > 1 + tol (the dual constraint of the
-    pair is violated, i.e. its column has a positive reduced gain in (P)). One vectorised pass."""
-    return np.flatnonzero(q[g.I] + q[g.J] > 1.0 + tol)
-
-
-class _WorkingSet:
-    """The groups given to the LP solver: `columns` in insertion order, `have` by size (dedup).
-
-    With a graph (column generation), the pairs are a priced subset of its edges, tracked by a mask
-    over the edge ids, and every group enters with all its sub-pairs (downward closure down to 2)."""
-
-    def __init__(self, solver, graph: ConflictGraph | None = None) -> None:
-        self.solver = solver
-        self.columns: list[np.ndarray] = []
-        self.have: dict[int, np.ndarray] = {}
-        self.graph = graph
-        self.pair_in = None if graph is None else np.zeros(graph.I.size, bool)
-
-    def add_pairs(self, edges: np.ndarray) -> int:
-        """Add the graph's edges `edges` (ids) not yet present; return how many were new."""
-        edges = np.unique(edges)
-        edges = edges[~self.pair_in[edges]]
-        if edges.size == 0:
-            return 0
-        self.pair_in[edges] = True
-        rows = np.stack([self.graph.I[edges], self.graph.J[edges]], 1)
-        self.columns.append(rows)
-        self.solver.add_groups(GroupSet.from_rows(rows))
-        return int(edges.size)
-
-    def add(self, rows: np.ndarray) -> int:
-        """Add the rows (one size) not yet present; return how many were new."""
-        if rows.shape[0] == 0:
-            return 0
-        s = rows.shape[1]
-        _, first = np.unique(_void(rows), return_index=True)
-        rows = rows[np.sort(first)]
-        if s in self.have:
-            rows = rows[~np.isin(_void(rows), _void(self.have[s]))]
-            if rows.shape[0] == 0:
-                return 0
-        self.have[s] = np.concatenate([self.have[s], rows]) if s in self.have else rows
-        self.columns.append(rows)
-        self.solver.add_groups(GroupSet.from_rows(rows))
-        return int(rows.shape[0])
-
-    def add_closed(self, new: dict[int, np.ndarray]) -> int:
-        """Add the new groups with all their sub-groups of size >= 3 (downward closure)."""
-        by_size: dict[int, list[np.ndarray]] = {}
-        low = 3 if self.graph is None else 2
-        for k, rows in new.items():
-            for s in range(low, k + 1):
-                for cols in itertools.combinations(range(k), s):
-                    by_size.setdefault(s, []).append(rows[:, list(cols)])
-        added = 0
-        if 2 in by_size:
-            pairs = np.concatenate(by_size.pop(2))
-            pos = self.graph.edge_pos(pairs[:, 0], pairs[:, 1])
-            if np.any(pos < 0):
-                raise SolverFailed("a group of the working set is not a clique of the conflict graph",
-                                   status="inconsistent groups", backend=getattr(self.solver, "backend", None))
-            added += self.add_pairs(pos)
-        return added + sum(self.add(np.concatenate(by_size[s])) for s in sorted(by_size))
 
 
 def all_admissible_groups(program: GroupLP) -> GroupSet:
