@@ -297,7 +297,6 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
                  and checks["attack_marginal_error"] <= 1e-9
                  and checks["attack_max_displacement"] <= eps * (1 + DIST_RTOL) + 1e-300)
     lower = best_response_risk(attack.points, attack.label_index, attack.masses)
-    keep = np.flatnonzero(q > 0)
     sparse = (not by_pass and classifier is not None and attack.masses.size > 0 and pairs is not None
               and _sparse_pays(*pairs, q, attack, n))
     checks["q_in_unit_interval"] = bool(np.all((q >= 0) & (q <= 1)))
@@ -305,6 +304,7 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
         upper = upper_by_pass(X, labels, weights, eps, norm, max_size, q, progress=progress)
         checks["upper_from"] = "neighbour bound, one blocked distance pass"
     else:
+        keep = np.flatnonzero(q > 0)
         g = (conflict_graph_of(X, labels, eps, norm, keep) if pairs is None
              else conflict_graph_from_pairs(X, labels, eps, norm, keep, *pairs, either=sparse))
         viol = violated_groups(g, X, q, eps, norm, max_size, tol=0.0, min_size=2)

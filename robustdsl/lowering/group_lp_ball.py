@@ -162,7 +162,7 @@ class GroupLPBallRule(LoweringRule):
         program, res, certify = raw
         if isinstance(res, _Budget):
             from ..solvers.truncated import interval_solution
-            return interval_solution(program, res.pairs, 0.0, res.max_memory, inverse_data.classes)
+            return interval_solution(program, res.bounded, 0.0, res.max_memory, inverse_data.classes)
         sol = solution_from(program, res, inverse_data.classes, certify)
         if res.info.get("interrupted"):
             raise TimeLimitReached(f"interrupted: AT lies in [{sol.lower!r}, {sol.upper!r}]",
@@ -173,7 +173,7 @@ class GroupLPBallRule(LoweringRule):
 @dataclass(frozen=True)
 class _Budget:
     """The pairs under a memory budget did not fit: bounds from the kept ones (solvers.truncated)."""
-    pairs: Any
+    bounded: Any          # solvers.pair_budget.BoundedPairs
     max_memory: int
 
 
