@@ -206,7 +206,7 @@ def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0:
                     added += ws.add(k, ids)
             for k, ids in (_pick(viol, sums, pool, top).items() if viol else ()):
                 added += ws.add(k, ids)
-            if added == 0:
+            if added == 0 and res is not None:    # (the first LP solves the start rows and the seed)
                 raise SolverFailed("pool separation found only groups already in the LP "
                                    "(LP tolerances looser than the separation tolerance)",
                                    status="stalled", backend="highs")

@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from robustdsl import _check
+from robustdsl import _check, guards
 from robustdsl.errors import InvalidInput
 from robustdsl.group_intervals import unsolved, with_floor
 
@@ -24,12 +24,34 @@ from .pairs import PassStopped, conflict_pairs, restrict_pairs
 from .truncated import interval_solution
 
 
-def _labels(y) -> tuple[np.ndarray, tuple[int, ...]]:
-    y = np.asarray(y)
-    if y.ndim != 1:
-        raise InvalidInput("y", f"has shape {y.shape}", "a 1-D array of class labels")
-    classes, lab = np.unique(y, return_inverse=True)
-    return lab.astype(np.int64), tuple(int(c) for c in classes)
+def _inputs(X, y, weights) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]]:
+    """(X, label indices 0..K-1, weights, classes), refused as EmpiricalMeasure refuses them
+    (finite (n, d) X with n, d >= 1, integer labels, positive weights, default 1/n, total mass
+    guarded); X is read in place when it is already float64 (no copy of a large data set)."""
+    try:
+        src = np.asarray(X)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput("X", f"cannot be read as an array ({exc})") from None
+    if src.dtype.kind not in "biuf":
+        raise InvalidInput("X", f"has dtype {src.dtype}", "real numbers")
+    X = np.asarray(src, dtype=np.float64)
+    if X.ndim != 2 or 0 in X.shape:
+        raise InvalidInput("X", f"has shape {X.shape}", "an (n, d) array with n, d >= 1")
+    if not np.all(np.isfinite(X)):
+        raise InvalidInput("X", "contains NaN or inf", "finite numbers")
+    ya = np.asarray(y)
+    if ya.dtype.kind not in "biu":
+        raise InvalidInput("y", f"class labels have dtype {ya.dtype}", "integer class labels")
+    ya = _check.frozen_array("y", ya, ndim=1, dtype=np.int64)
+    if ya.size != X.shape[0]:
+        raise InvalidInput("y", f"has {ya.size} labels for {X.shape[0]} samples", "one label per row of X")
+    classes, lab = np.unique(ya, return_inverse=True)
+    n = X.shape[0]
+    p = np.full(n, 1.0 / n) if weights is None else _check.frozen_array("weights", weights, ndim=1)
+    if p.shape != (n,) or np.any(p <= 0):
+        raise InvalidInput("weights", f"has shape {p.shape} or entries <= 0", f"{n} positive numbers")
+    guards.check_mass(p)
+    return X, lab.astype(np.int64), p, tuple(int(c) for c in classes)
 
 
 def _eps_grid(eps) -> np.ndarray:
@@ -63,18 +85,16 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     from robustdsl.lowering.group_lp_ball import solution_from
     from . import cutting_plane
 
-    X = np.asarray(X, dtype=np.float64)
-    if X.ndim != 2:
-        raise InvalidInput("X", f"has shape {X.shape}", "an (n, d) array")
-    lab, classes = _labels(y)
-    if lab.size != X.shape[0]:
-        raise InvalidInput("y", f"has {lab.size} labels for {X.shape[0]} samples", "one label per row of X")
+    X, lab, p, classes = _inputs(X, y, weights)
     norm = _check.norm("norm", norm)
     grid = _eps_grid(eps)
+    guards.check_scale(X, float(grid.max()))
     n = X.shape[0]
-    p = np.full(n, 1.0 / n) if weights is None else np.asarray(weights, dtype=np.float64)
-    if p.shape != (n,) or not np.all(np.isfinite(p)) or np.any(p <= 0):
-        raise InvalidInput("weights", "must be n finite positive numbers")
+    if max_group_size is not None:
+        max_group_size = _check.integer("max_group_size", max_group_size, minimum=2)
+    if executor is not None and not callable(getattr(executor, "submit", None)):
+        raise InvalidInput("executor", f"got {executor!r}",
+                           "a concurrent.futures.Executor instance (with .submit), e.g. ProcessPoolExecutor()")
     if time_limit is not None:
         time_limit = _check.real("time_limit", time_limit, positive=True)
     K = len(classes)

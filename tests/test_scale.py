@@ -103,6 +103,34 @@ def test_solve_curve_rejects_bad_input():
     assert np.array_equal(X, X0)
 
 
+@pytest.mark.parametrize("grid", [[1.0, 1.0], [0.71, 0.72], [1.0, 1.0000001], [0.5, 0.71, 0.72, 0.8, 1.0]])
+def test_solve_curve_grid_with_an_unchanged_conflict_graph(grid):
+    # the warm seed at the second eps already holds every violated group of the start point:
+    # the first LP must solve it, not report a stalled separation
+    X, y = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), np.array([0, 1, 2])
+    curve = solve_curve(X, y, grid)
+    for e, s in zip(grid, curve):
+        ref = make_problem(X, y, e, 2.0).solve("highs")
+        assert s.status == "optimal" and abs(s.value - ref.value) <= 1e-12
+    # the triangle's enclosing ball has radius sqrt(2)/2: all three classes meet above it
+    assert [s.value for s in curve] == pytest.approx([2 / 3 if e > 0.7072 else 1 / 3 for e in grid])
+
+
+@pytest.mark.parametrize("kwargs,argument", [
+    (dict(eps=[1e300]), "eps"), (dict(X=np.zeros((0, 2)), y=np.zeros(0, int)), "X"),
+    (dict(X=np.zeros((3, 0)), y=np.arange(3)), "X"), (dict(y=np.array(["a", "b", "c"])), "y"),
+    (dict(y=np.array([0.0, 1.0, 2.0])), "y"), (dict(X=np.array([[np.nan, 0], [1, 0], [0, 1]])), "X"),
+    (dict(weights=[1e-300] * 3), "weights"), (dict(max_group_size=2.0), "max_group_size"),
+    (dict(max_group_size=1), "max_group_size"), (dict(executor=object()), "executor"),
+    (dict(X=np.array([["a", "b"]] * 3)), "X")])
+def test_solve_curve_refuses_where_written(kwargs, argument):
+    args = dict(X=np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]]), y=np.array([0, 1, 2]), eps=[0.5])
+    args.update(kwargs)
+    with pytest.raises(InvalidInput) as info:
+        solve_curve(args.pop("X"), args.pop("y"), args.pop("eps"), **args)
+    assert info.value.argument == argument
+
+
 def test_solve_curve_on_dask_matches_serial():
     import distributed  # in the test extra: a missing Dask fails the test, it does not skip it
     X, y = _blobs(7, n=400, d=40)
