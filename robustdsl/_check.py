@@ -83,3 +83,22 @@ def frozen_array(name: str, value: Any, *, ndim: int, dtype=np.float64,
                            "finite numbers")
     arr.setflags(write=False)
     return arr
+
+
+def points(name: str, value: Any, d: int) -> np.ndarray:
+    """Query points as a float64 (m, d) array (one point may be given as a (d,) vector);
+    refuses non-numeric, complex, NaN or infinite entries and a wrong number of columns."""
+    try:
+        src = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(name, f"cannot be read as an array ({exc})") from None
+    if src.dtype.kind not in "biuf":
+        raise InvalidInput(name, f"has dtype {src.dtype}", "real numbers")
+    Z = np.asarray(src, dtype=np.float64)
+    if Z.ndim == 1:
+        Z = Z[None, :]
+    if Z.ndim != 2 or Z.shape[1] != d:
+        raise InvalidInput(name, f"has shape {np.shape(src)}", f"an (m, {d}) array or one ({d},) point")
+    if not np.all(np.isfinite(Z)):
+        raise InvalidInput(name, "contains NaN or inf", "finite coordinates")
+    return Z

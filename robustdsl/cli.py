@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from . import _check
+from ._files import writable, write_text
 from .costs import Ball, Power, norm_str
+from .curve import PLOT_SUFFIXES
 from .errors import InvalidInput, ParseError, RobustDSLError, TimeLimitReached
 from .learners import Agnostic, MeanField
 from .measures import EmpiricalMeasure
@@ -46,9 +48,12 @@ def _floats(argument: str):
 
 def _ints(text: str) -> list[int]:
     try:
-        return [int(t) for t in text.split(",") if t.strip()]
+        out = [int(t) for t in text.split(",") if t.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"--classes: expected comma-separated integers, got {text!r}")
+    if not out:
+        raise argparse.ArgumentTypeError(f"--classes: no class in {text!r}")
+    return out
 
 
 def _group_size(text: str) -> int | None:
@@ -61,17 +66,9 @@ def _group_size(text: str) -> int | None:
 
 
 # ---------------------------------------------------------------------------- checks on paths
-def _writable(path: str | None, argument: str) -> Path | None:
+def _writable(path: str | None, argument: str, suffixes=None) -> Path | None:
     """Refuse an output path whose directory is missing or not writable (before any solving)."""
-    if path is None:
-        return None
-    p = Path(path)
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise InvalidInput(argument, f"cannot write {str(p)!r}: directory {str(parent)!r} does not exist")
-    if p.is_dir() or not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise InvalidInput(argument, f"cannot write {str(p)!r}: not a writable file path")
-    return p
+    return None if path is None else writable(path, argument, suffixes)
 
 
 def _read_spec(path: str) -> str:
@@ -101,6 +98,9 @@ def load_measure(data: str, classes: Sequence[int] | None, per_class: int | None
 def _costs(args: argparse.Namespace) -> list[tuple[str, float, Any]]:
     """(parameter name, value, cost) for each point of the sweep: eps balls or tau powers."""
     if args.tau is not None or args.p is not None:
+        if args.eps:
+            raise InvalidInput("--eps", "cannot be combined with --tau/--p (a ball or a power cost)",
+                               "--eps for a ball cost, or --tau/--p for a power cost")
         taus = args.tau or [1.0]
         p = 2.0 if args.p is None else args.p
         return [("tau", t, Power(p=p, tau=t, norm=args.norm)) for t in taus]
@@ -136,17 +136,22 @@ def _problems(args: argparse.Namespace):
 # ---------------------------------------------------------------------------- commands
 def _solve_options(args: argparse.Namespace) -> dict:
     opts: dict[str, Any] = {"max_group_size": args.max_group_size}
+    for flag, given in (("--time-limit", args.time_limit), ("--max-memory", args.max_memory)):
+        if given is not None and (args.tau is not None or args.p is not None):
+            raise InvalidInput(flag, "applies to ball costs (--eps) only", f"no {flag} with --tau/--p")
     if args.time_limit is not None:
         opts["time_limit"] = _check.real("--time-limit", args.time_limit, positive=True)
     if args.max_memory is not None:
         opts["max_memory"] = int(_check.real("--max-memory", args.max_memory, positive=True) * 2 ** 30)
+        if opts["max_memory"] < 2 ** 20:
+            raise InvalidInput("--max-memory", f"{args.max_memory:g} GiB is below 1 MiB", "a budget in GiB, e.g. 8")
     if args.progress:
         opts["progress"] = True
     return opts
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
-    json_path, plot_path = _writable(args.json, "--json"), _writable(args.plot, "--plot")
+    json_path, plot_path = _writable(args.json, "--json"), _writable(args.plot, "--plot", PLOT_SUFFIXES)
     rows, mu, param, interrupted = [], None, "eps", False
     for param, value, mu, problem in _problems(args):
         t0 = time.perf_counter()
@@ -168,7 +173,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     out = {"spec": args.spec, "data": args.data, "n": mu.n, "norm": norm_str(_check.norm("--norm", args.norm)),
            "max_group_size": args.max_group_size, "results": rows}
     if json_path:
-        json_path.write_text(json.dumps(out, indent=2, sort_keys=True, default=str) + "\n")
+        write_text(json_path, json.dumps(out, indent=2, sort_keys=True, default=str) + "\n", "--json")
         print(f"wrote {json_path}")
     if plot_path:
         from .curve import label, plot_curve
@@ -218,7 +223,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"  warning: AT_2 <= AT_3 <= AT fails for l{run['norm']} (solver tolerance?)")
     report = {"data": "builtin:mnist2000", "classes": list(DEMO_CLASSES), "quick": bool(args.quick),
               "seconds": time.perf_counter() - t0, "runs": runs}
-    json_path.write_text(json.dumps(report, indent=2, sort_keys=True, default=str) + "\n")
+    write_text(json_path, json.dumps(report, indent=2, sort_keys=True, default=str) + "\n", "--out")
     plot_curve(runs, png_path, title=f"robustdsl demo: optimal adversarial risk of {mu.n} MNIST digits")
     print(f"wrote {json_path} and {png_path} ({report['seconds']:.1f} s)")
     return 0
@@ -253,8 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("solve", help="solve a spec for each eps (or tau) on a data set",
                        description="Solve the spec file's problem on the data for each value of --eps (or --tau).")
     _problem_options(s)
-    s.add_argument("--time-limit", type=float, metavar="S", help="seconds per solve (an interval is reported "
-                   "when reached)")
+    s.add_argument("--time-limit", type=float, metavar="S", help="seconds per solve of a ball cost (a certified "
+                   "interval is reported when reached)")
     s.add_argument("--max-memory", type=float, metavar="GIB", help="memory budget (GiB) for the data, one "
                    "distance block and the conflict pairs of a ball cost; when the pairs do not fit, a certified "
                    "interval is reported")
@@ -269,9 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(run=cmd_export)
     d = sub.add_parser("demo", help="the optimal adversarial risk curve of the shipped MNIST digits",
                        description="Risk curves AT, AT_2, AT_3 against eps (l2 and l_inf) on builtin:mnist2000, "
-                                   "classes 1, 4, 7; writes demo.json and demo.png.")
+                                   f"all ten classes, {DEMO_PER_CLASS} digits each; writes demo.json and demo.png.")
     d.add_argument("--out", default="out/demo", help="output directory (default out/demo)")
-    d.add_argument("--quick", action="store_true", help="40 digits per class and 4 radii per norm")
+    d.add_argument("--quick", action="store_true", help=f"{DEMO_QUICK['per_class']} digits per class and 4 radii per norm")
     d.add_argument("--backend", default=None, help="back end (default: the rule's default)")
     d.add_argument("--quiet", action="store_true", help="no progress bars")
     d.set_defaults(run=cmd_demo)

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Sequence
 from tqdm.auto import tqdm
 
 from . import _check
+from ._files import writable
 from .costs import Ball, norm_str
 from .errors import InvalidInput
 from .expr import E, OT, sup
@@ -23,6 +24,7 @@ from .measures import Adversary, EmpiricalMeasure
 from .problem import Problem
 
 TOL = 1e-7  # slack allowed in AT_L <= AT_L' (solver tolerance)
+PLOT_SUFFIXES = ("png", "pdf", "svg", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
 
 
 def ball_problem(mu: EmpiricalMeasure, eps: float, norm: Any = 2) -> Problem:
@@ -93,6 +95,7 @@ def plot_curve(results: dict | Sequence[dict], path: str | Path, title: str | No
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    writable(path, "path", PLOT_SUFFIXES)            # before any drawing
     runs = [results] if isinstance(results, dict) else list(results)
     if not runs:
         raise InvalidInput("results", "no curve to plot")
@@ -115,8 +118,11 @@ def plot_curve(results: dict | Sequence[dict], path: str | Path, title: str | No
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    out = Path(path)
-    fig.savefig(out, dpi=120)
+    out = writable(path, "path", PLOT_SUFFIXES)
+    try:
+        fig.savefig(out, dpi=120)
+    except OSError as exc:
+        raise InvalidInput("path", f"cannot write {str(out)!r} ({exc.strerror or exc})") from None
     return out
 
 

@@ -180,7 +180,7 @@ class EmpiricalMeasure:
             raise InvalidInput("classes", f"{missing} not among the measure's classes {list(self.classes)}")
         if per_class is not None:
             per_class = _check.integer("per_class", per_class, minimum=1)
-        rng = None if seed is None else np.random.default_rng(_check.integer("seed", seed))
+        rng = None if seed is None else np.random.default_rng(_check.integer("seed", seed, minimum=0))
         keep = []
         for c in cl:
             idx = np.flatnonzero(self.y == c)

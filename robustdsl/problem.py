@@ -89,12 +89,12 @@ class Compiled:
 
     def export(self, path: str | Path, format: str | None = None) -> Path:
         """Write the program as .lp or .mps (format from the suffix unless given)."""
-        p = Path(path)
+        from ._files import writable
+        if format is not None and not isinstance(format, str):
+            raise InvalidInput("format", f"got {format!r}", "'lp', 'mps' or None (from the suffix)")
+        p = writable(path, "path")
         fmt = (format or p.suffix.lstrip(".")).lower()
         if fmt not in ("lp", "mps"):
             raise InvalidInput("path", f"unknown export format {fmt!r}", ".lp or .mps")
-        parent = p.parent if str(p.parent) else Path(".")
-        if not parent.is_dir():
-            raise InvalidInput("path", f"directory {str(parent)!r} does not exist")
         self.rule.export(self.program, p, fmt, self.options)
         return p

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _check
 from .errors import InvalidInput
 from .measures import EmpiricalMeasure
 
@@ -36,7 +37,12 @@ class Attack:
         return float(self.masses.sum())
 
     def displacement(self, X: np.ndarray, norm: float) -> np.ndarray:
-        """||x~_i - x_source(i)|| per atom."""
+        """||x~_i - x_source(i)|| per atom (X: the original (n, d) points, norm 1, 2 or inf)."""
+        norm = _check.norm("norm", norm)
+        X = _check.points("X", X, self.points.shape[1])
+        if self.source.size and int(self.source.max()) >= X.shape[0]:
+            raise InvalidInput("X", f"has {X.shape[0]} rows but the attack moves sample {int(self.source.max())}",
+                               "the measure's own points")
         diff = np.abs(self.points - X[self.source])
         return np.sqrt((diff ** 2).sum(1)) if norm == 2 else (
             diff.max(1) if math.isinf(norm) else diff.sum(1))
@@ -100,11 +106,7 @@ class Classifier:
 
     def __call__(self, Z) -> np.ndarray:
         from .solvers.group_certificate import within
-        Z = np.asarray(Z, dtype=np.float64)
-        if Z.ndim == 1:
-            Z = Z[None, :]
-        if Z.ndim != 2 or Z.shape[1] != self.X.shape[1]:
-            raise InvalidInput("x", f"has shape {Z.shape}", f"an (m, {self.X.shape[1]}) array")
+        Z = _check.points("x", Z, self.X.shape[1])
         K = len(self.classes)
         if self.norm == 2:
             return self._l2(Z, K)

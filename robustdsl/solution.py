@@ -25,7 +25,8 @@ class Certificate:
     message: str = ""
 
     def to_dict(self) -> dict:
-        return {"ok": self.ok, "lower": self.lower, "upper": self.upper, "gap": self.gap,
+        return {"ok": self.ok, "lower": _jsonable(self.lower), "upper": _jsonable(self.upper),
+                "gap": _jsonable(self.gap),
                 "checks": _jsonable(dict(self.checks)), "message": self.message}
 
 
@@ -65,19 +66,22 @@ class Solution:
 
     def to_dict(self, include_timings: bool = True) -> dict:
         d: dict[str, Any] = {
-            "value": self.value, "lower": self.lower, "upper": self.upper, "status": self.status,
+            "value": _jsonable(self.value), "lower": _jsonable(self.lower), "upper": _jsonable(self.upper),
+            "status": self.status,
             "exact": self.exact, "backend": self.backend, "rule": self.rule,
             "info": _jsonable(dict(self.info)),
         }
         if include_timings:
-            d["timings"] = {k: float(v) for k, v in self.timings.items()}
+            d["timings"] = {k: _jsonable(float(v)) for k, v in self.timings.items()}
         return d
 
     def to_json(self, path: str | Path | None = None, include_timings: bool = True) -> str:
-        """Deterministic JSON (sorted keys); written to `path` if given."""
+        """Deterministic JSON (sorted keys; an infinite bound is written as the string "inf");
+        written to `path` if given."""
+        from ._files import write_text
         text = json.dumps(self.to_dict(include_timings), sort_keys=True, indent=2, allow_nan=False)
         if path is not None:
-            Path(path).write_text(text + "\n")
+            write_text(path, text + "\n", "path")
         return text
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from robustdsl.errors import InvalidInput
+from robustdsl import _check
 from robustdsl.ir.barycenter_program import BarycenterLP, TransportCost
 
 from .barycenter_lp import BarycenterLPResult, pair_graph, scaled, separate
@@ -44,9 +44,7 @@ class PriceClassifier:
 
     def scores(self, Xq: np.ndarray) -> np.ndarray:
         """(m, K) array of f*_k (unnormalised, sum <= 1 by dual feasibility)."""
-        Xq = np.atleast_2d(np.asarray(Xq, dtype=np.float64))
-        if Xq.ndim != 2 or Xq.shape[1] != self.X.shape[1]:
-            raise InvalidInput("x", f"has shape {Xq.shape}", f"an (m, {self.X.shape[1]}) array")
+        Xq = _check.points("x", Xq, self.X.shape[1])
         out = np.zeros((Xq.shape[0], self.n_classes))
         step = max(1, min(self.block, 4_000_000 // max(1, self.X.size)))   # (b, n, d) temporaries
         for s in range(0, Xq.shape[0], step):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from robustdsl._files import writable, write_text
 from robustdsl.errors import InvalidInput
 from robustdsl.ir.group_lp import LPData
 
@@ -30,11 +31,9 @@ def write_lp(data: LPData, path, fmt: str | None = None) -> Path:
     fmt = (fmt or p.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise InvalidInput("fmt", f"got {fmt!r}", "'lp' or 'mps'")
-    if not p.parent.is_dir():
-        raise InvalidInput("path", f"directory {str(p.parent)!r} does not exist")
+    writable(p, "path")
     model = _Model.of(data)
-    p.write_text(model.lp_text() if fmt == "lp" else model.mps_text())
-    return p
+    return write_text(p, model.lp_text() if fmt == "lp" else model.mps_text(), "path")
 
 
 def column_names(data: LPData) -> np.ndarray:

@@ -7,6 +7,7 @@ declared) must give the right answer, checked by hand.
 from __future__ import annotations
 
 import gzip
+import json
 import importlib.util
 import struct
 
@@ -15,6 +16,7 @@ import pytest
 
 import robustdsl as rd
 from robustdsl.cli import main
+from robustdsl.curve import plot_curve
 from robustdsl.data import loaders
 from robustdsl.errors import (BackendUnavailable, DataFormatError, InvalidInput, ParseError,
                               ResourceLimit, UnboundName, UnsupportedProblem)
@@ -30,6 +32,12 @@ def ball_problem(mu, eps=1.0, norm=2, classes=None):
     f = rd.Agnostic(classes=classes if classes is not None else mu.classes)
     mt = rd.Adversary(mu)
     return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Ball(eps, norm))))
+
+
+def power_problem(mu):
+    f = rd.Agnostic(classes=mu.classes)
+    mt = rd.Adversary(mu)
+    return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Power(p=2, tau=1.0))))
 
 
 def measure(X=None, y=None, w=None, **kw):
@@ -147,6 +155,32 @@ CASES = [
     ("weights-scalar", InvalidInput, "weights", lambda a, t: measure(w=0.25), []),
     ("X-with-None", InvalidInput, "X", lambda a, t: measure(X=[[None, 1.0]] * 4), []),
     ("backend-unknown", BackendUnavailable, "gurobi", lambda a, t: ball_problem(measure()).solve("gurobi"), []),
+    ("classifier-nan-point", InvalidInput, "x",
+     lambda a, t: ball_problem(measure()).solve().classifier(a[0]), [np.array([[np.nan, 0.0]])]),
+    ("classifier-inf-point", InvalidInput, "x",
+     lambda a, t: ball_problem(measure(), norm=np.inf).solve().classifier(a[0]), [np.array([np.inf, 0.0])]),
+    ("classifier-string-point", InvalidInput, "x",
+     lambda a, t: ball_problem(measure(), norm=1).solve().classifier([["a", "b"]]), []),
+    ("classifier-complex-point", InvalidInput, "x",
+     lambda a, t: ball_problem(measure()).solve().classifier(a[0]), [np.array([[1j, 0.0]])]),
+    ("power-classifier-nan", InvalidInput, "x",
+     lambda a, t: power_problem(measure()).solve().classifier(a[0]), [np.array([[np.nan, 0.0]])]),
+    ("displacement-norm-3", InvalidInput, "norm",
+     lambda a, t: ball_problem(measure()).solve().attack.displacement(X0, 3), []),
+    ("displacement-wrong-X", InvalidInput, "X",
+     lambda a, t: ball_problem(measure()).solve().attack.displacement(X0[:1], 2), []),
+    ("to-json-missing-dir", InvalidInput, "path",
+     lambda a, t: ball_problem(measure()).solve().to_json(t / "no" / "s.json"), []),
+    ("to-json-into-a-directory", InvalidInput, "path", lambda a, t: ball_problem(measure()).solve().to_json(t), []),
+    ("export-format-not-a-string", InvalidInput, "format",
+     lambda a, t: ball_problem(measure()).compile().export(t / "p.lp", format=3), []),
+    ("export-onto-a-directory", InvalidInput, "path",
+     lambda a, t: ((t / "x.lp").mkdir(), ball_problem(measure()).compile().export(t / "x.lp")), []),
+    ("plot-unknown-suffix", InvalidInput, "path",
+     lambda a, t: plot_curve({"curves": [], "eps": [], "norm": "2", "n": 1, "classes": []}, t / "c.xyz"), []),
+    ("plot-missing-dir", InvalidInput, "path",
+     lambda a, t: plot_curve({"curves": [], "eps": [], "norm": "2", "n": 1, "classes": []}, t / "no" / "c.png"),
+     []),
 ]
 
 
@@ -199,6 +233,12 @@ def test_too_many_pairs_message_has_estimate():
     (["export", "{spec}", "--data", "builtin:mnist2000", "--classes", "1,7", "--eps", "1",
       "{tmp}/nodir/out.lp"], "OUTPUT"),
     (["solve", "{spec}", "--data", "{tmp}/missing.npz", "--eps", "1"], "missing.npz"),
+    (["solve", "{spec}", "--data", "builtin:mnist2000", "--eps", "1", "--plot", "{tmp}/o.xyz"], "--plot"),
+    (["solve", "{spec}", "--data", "builtin:mnist2000", "--eps", "1", "--tau", "1"], "--eps"),
+    (["solve", "{spec}", "--data", "builtin:mnist2000", "--tau", "1", "--time-limit", "5"], "--time-limit"),
+    (["solve", "{spec}", "--data", "builtin:mnist2000", "--eps", "1", "--max-memory", "1e-12"], "--max-memory"),
+    (["solve", "{spec}", "--data", "builtin:mnist2000", "--eps", "1", "--per-class", "1", "--seed", "-1"],
+     "seed"),
 ])
 def test_cli_refuses_with_one_message(argv, argument, tmp_path, capsys):
     spec = tmp_path / "s.rdsl"
@@ -243,3 +283,12 @@ def test_single_sample_and_one_observed_class():
     same = rd.EmpiricalMeasure.from_arrays(X0, np.zeros(4, np.int64), classes=[0, 1])
     sol = ball_problem(same, eps=100.0, classes=[0, 1]).solve()
     assert sol.value == 0.0 and sol.lower == sol.upper == 0.0
+
+
+def test_to_json_writes_an_infinite_bound_as_a_string(tmp_path):
+    # a mean-field estimate has no finite upper bound: JSON has no inf, the bound is written "inf"
+    sol = rd.Solution(value=0.25, lower=0.125, upper=float("inf"), status="estimate", backend="wfr", rule="r",
+                      timings={"solve": 1.0})
+    data = json.loads(sol.to_json(tmp_path / "s.json"))
+    assert data["upper"] == "inf" and data["value"] == 0.25 and data["lower"] == 0.125
+    assert json.loads((tmp_path / "s.json").read_text()) == data
