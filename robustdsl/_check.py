@@ -58,6 +58,13 @@ def norm(name: str, value: Any) -> float:
     return v
 
 
+def not_masked(name: str, value: Any) -> None:
+    """Refuse a masked array with masked entries (np.asarray would silently drop the mask)."""
+    if np.ma.is_masked(value):
+        raise InvalidInput(name, f"is a masked array with {int(np.ma.count_masked(value))} masked entries",
+                           "a plain array (fill or drop the masked entries first)")
+
+
 def frozen_array(name: str, value: Any, *, ndim: int, dtype=np.float64,
                  finite: bool = True) -> np.ndarray:
     """A read-only copy of `value` as an array of `ndim` dimensions (the input is never modified)."""
@@ -67,6 +74,9 @@ def frozen_array(name: str, value: Any, *, ndim: int, dtype=np.float64,
         raise InvalidInput(name, f"cannot be read as an array ({exc})") from None
     if src.dtype.kind == "c":
         raise InvalidInput(name, f"has complex dtype {src.dtype}", "real numbers")
+    if src.dtype.kind in "USVMm":
+        raise InvalidInput(name, f"has non-numeric dtype {src.dtype}", "real numbers")
+    not_masked(name, value)
     if np.dtype(dtype).kind in "iu" and src.dtype.kind in "iu" and src.size and (
             src.max() > np.iinfo(dtype).max or src.min() < np.iinfo(dtype).min):
         raise InvalidInput(name, f"holds integers outside the {np.dtype(dtype).name} range",
@@ -102,3 +112,12 @@ def points(name: str, value: Any, d: int) -> np.ndarray:
     if not np.all(np.isfinite(Z)):
         raise InvalidInput(name, "contains NaN or inf", "finite coordinates")
     return Z
+
+
+def executor(name: str, value: Any) -> Any:
+    """A concurrent.futures.Executor instance (or anything with .submit, e.g. Dask's
+    client.get_executor()), or None; an Executor class instead of an instance is refused."""
+    if value is not None and (isinstance(value, type) or not callable(getattr(value, "submit", None))):
+        raise InvalidInput(name, f"got {value!r}", "a concurrent.futures.Executor instance, e.g. "
+                           "ProcessPoolExecutor(2), or Dask's client.get_executor()")
+    return value

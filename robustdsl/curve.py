@@ -39,15 +39,25 @@ def label(max_group_size: int | None) -> str:
     return "AT" if max_group_size is None else f"AT_{max_group_size}"
 
 
+def _listed(name: str, value: Any) -> list:
+    """A sequence argument as a list; one number alone stands for a one-element list."""
+    if value is None or isinstance(value, (int, float)):
+        return [value]
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise InvalidInput(name, f"got {value!r}", "a list (or one value)")
+    return list(value)
+
+
 def _grid(eps_grid: Iterable[Any]) -> list[float]:
-    grid = [_check.real("eps_grid", e, nonneg=True) for e in eps_grid]
+    grid = [_check.real("eps_grid", e, nonneg=True) for e in _listed("eps_grid", eps_grid)]
     if not grid:
         raise InvalidInput("eps_grid", "is empty", "at least one radius eps >= 0")
     return grid
 
 
 def _sizes(max_group_sizes: Sequence[int | None]) -> list[int | None]:
-    sizes = [None if L is None else _check.integer("max_group_sizes", L, minimum=2) for L in max_group_sizes]
+    sizes = [None if L is None else _check.integer("max_group_sizes", L, minimum=2)
+             for L in _listed("max_group_sizes", max_group_sizes)]
     if not sizes:
         raise InvalidInput("max_group_sizes", "is empty", "e.g. (2, 3, None)")
     return sizes

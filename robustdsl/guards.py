@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from . import _check
 from .errors import InvalidInput, ResourceLimit
 
 MIN_MASS = 1e-6
@@ -57,7 +58,7 @@ def array_bytes(name: str, value, dtype=np.float64, max_bytes: int | None = None
 
     Only array-like objects with a `.shape` are measured (lists are read first by numpy anyway).
     """
-    limit = DEFAULT_MAX_ARRAY_BYTES if max_bytes is None else max_bytes
+    limit = DEFAULT_MAX_ARRAY_BYTES if max_bytes is None else _check.integer("max_bytes", max_bytes, minimum=1)
     shape = getattr(value, "shape", None)
     if shape is None:
         return 0

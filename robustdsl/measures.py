@@ -13,10 +13,33 @@ from .errors import InvalidInput
 
 def _as_array(name: str, value: Any) -> np.ndarray:
     """np.asarray, refusing ragged or non-numeric input with an error naming the argument."""
+    _check.not_masked(name, value)
     try:
         return np.asarray(value)
     except (TypeError, ValueError) as exc:
         raise InvalidInput(name, f"cannot be read as an array ({exc})") from None
+
+
+def _class_list(classes: Any) -> tuple[int, ...]:
+    """A declared class list as a non-empty tuple of ints."""
+    if isinstance(classes, (str, bytes)) or not hasattr(classes, "__iter__"):
+        raise InvalidInput("classes", f"expected a list of integer labels, got {classes!r}")
+    out = tuple(_check.integer("classes", c) for c in classes)
+    if not out:
+        raise InvalidInput("classes", "is empty", "at least one class label")
+    return out
+
+
+def _frozen(name: str, value: Any, ndim: int, dtype) -> np.ndarray:
+    """`value` itself if it is already a read-only array owning its data (from_arrays' copies),
+    else a checked read-only copy (the direct constructor never keeps a caller's array)."""
+    if (isinstance(value, np.ndarray) and not value.flags.writeable and value.base is None
+            and value.dtype == dtype and value.ndim == ndim):
+        return value
+    got = _as_array(name, value).dtype
+    if name == "y" and np.dtype(dtype).kind == "i" and got.kind not in "biu":
+        raise InvalidInput("y", f"class labels have dtype {got}", "integer labels")
+    return _check.frozen_array(name, value, ndim=ndim, dtype=dtype)
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,14 +57,17 @@ class EmpiricalMeasure:
     name: str = field(default="mu", compare=False)
 
     def __post_init__(self) -> None:
+        for key, ndim, dtype in (("X", 2, np.float64), ("weights", 1, np.float64),
+                                 ("y", 1, np.float64 if self.classes is None else np.int64)):
+            object.__setattr__(self, key, _frozen(key, getattr(self, key), ndim, dtype))
         X, y, w = self.X, self.y, self.weights
-        if X.ndim != 2:
-            raise InvalidInput("X", f"has shape {X.shape}", "an (n, d) array")
         n, d = X.shape
         if n == 0:
             raise InvalidInput("X", "the measure is empty (n = 0)", "at least one sample")
         if d == 0:
             raise InvalidInput("X", "has d = 0 features", "d >= 1")
+        if self.classes is not None:
+            object.__setattr__(self, "classes", _class_list(self.classes))
         if y.shape != (n,):
             raise InvalidInput("y", f"has shape {y.shape} but X has {n} rows", f"shape ({n},)")
         if w.shape != (n,):
@@ -74,13 +100,13 @@ class EmpiricalMeasure:
         Xa = _as_array("X", X)
         guards.array_bytes("X", Xa, max_bytes=max_bytes)
         if Xa.ndim > 2:
-            Xa = Xa.reshape(Xa.shape[0], -1)
+            Xa = Xa.reshape(Xa.shape[0], int(np.prod(Xa.shape[1:])))
         Xf = _check.frozen_array("X", Xa, ndim=2)
         ya = _as_array("y", y)
         if ya.ndim != 1:
             raise InvalidInput("y", f"has shape {ya.shape}", "a 1-D array of targets")
         if task is None:
-            task = "classification" if ya.dtype.kind in "iub" else "regression"
+            task = "classification" if ya.dtype.kind in "iub" or classes is not None else "regression"
         if task == "classification":
             if ya.dtype.kind == "b":
                 ya = ya.astype(np.int64)
@@ -91,7 +117,7 @@ class EmpiricalMeasure:
             if classes is None:
                 cl = tuple(int(c) for c in np.unique(yf))
             else:
-                cl = tuple(_check.integer("classes", c) for c in classes)
+                cl = _class_list(classes)
         else:
             yf = _check.frozen_array("y", ya, ndim=1, dtype=np.float64)
             cl = None
@@ -174,7 +200,7 @@ class EmpiricalMeasure:
         """
         if self.classes is None:
             raise InvalidInput("classes", "subset by class needs class labels", "a classification measure")
-        cl = self.classes if classes is None else tuple(_check.integer("classes", c) for c in classes)
+        cl = self.classes if classes is None else _class_list(classes)
         missing = [c for c in cl if c not in self.classes]
         if missing:
             raise InvalidInput("classes", f"{missing} not among the measure's classes {list(self.classes)}")

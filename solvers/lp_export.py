@@ -78,7 +78,9 @@ class _Model:
     def of(cls, data: LPData) -> "_Model":
         gs = data.groups
         if gs.n_groups == 0:
-            raise InvalidInput("data", "has no groups (the LP has no variables)", "at least one group")
+            raise InvalidInput("data", "has no groups: no samples of different classes conflict, so the LP "
+                               "has no variables and its value is 0 (nothing to export)",
+                               "a radius at which some samples conflict")
         weights = np.asarray(data.weights, dtype=np.float64)
         if weights.shape != (data.n,) or not np.all(np.isfinite(weights)):
             raise InvalidInput("data", "weights contain NaN or inf", "finite weights")

@@ -287,7 +287,12 @@ def run_blocks(X, order, tasks, scr, executor, progress) -> Iterator:
 
         for t in tasks:
             r0, r1, c0, c1 = t
-            pending.append((t, executor.submit(_block_task, X[order[r0:r1]], X[order[c0:c1]], scr)))
+            try:
+                fut = executor.submit(_block_task, X[order[r0:r1]], X[order[c0:c1]], scr)
+            except RuntimeError as exc:       # e.g. 'cannot schedule new futures after shutdown'
+                raise InvalidInput("executor", f"refused the distance blocks ({exc})",
+                                   "an executor that is running (not shut down)") from None
+            pending.append((t, fut))
             if len(pending) >= window:
                 yield oldest()
         while pending:

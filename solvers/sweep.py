@@ -92,9 +92,7 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     n = X.shape[0]
     if max_group_size is not None:
         max_group_size = _check.integer("max_group_size", max_group_size, minimum=2)
-    if executor is not None and not callable(getattr(executor, "submit", None)):
-        raise InvalidInput("executor", f"got {executor!r}",
-                           "a concurrent.futures.Executor instance (with .submit), e.g. ProcessPoolExecutor()")
+    _check.executor("executor", executor)
     if time_limit is not None:
         time_limit = _check.real("time_limit", time_limit, positive=True)
     K = len(classes)

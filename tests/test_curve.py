@@ -37,6 +37,12 @@ def test_risk_curve_values(tiny, fake):
     assert out["monotone_in_L"]
 
 
+def test_risk_curve_takes_one_radius_and_one_group_size(tiny, fake):
+    out = risk_curve(tiny, 0.5, "inf", 2, progress=False)
+    assert out["eps"] == [0.5] and [c["label"] for c in out["curves"]] == ["AT_2"]
+    assert out["curves"][0]["value"] == [fake_value(0.5, 3, 2)]
+
+
 def test_monotone_check_detects_violation():
     curves = [{"max_group_size": None, "value": [0.3, 0.5]}, {"max_group_size": 2, "value": [0.2, 0.6]}]
     assert not monotone_in_L(curves)

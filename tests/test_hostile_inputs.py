@@ -10,13 +10,14 @@ import gzip
 import json
 import importlib.util
 import struct
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
 import robustdsl as rd
 from robustdsl.cli import main
-from robustdsl.curve import plot_curve
+from robustdsl.curve import plot_curve, risk_curve
 from robustdsl.data import loaders
 from robustdsl.errors import (BackendUnavailable, DataFormatError, InvalidInput, ParseError,
                               ResourceLimit, UnboundName, UnsupportedProblem)
@@ -38,6 +39,12 @@ def power_problem(mu):
     f = rd.Agnostic(classes=mu.classes)
     mt = rd.Adversary(mu)
     return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Power(p=2, tau=1.0))))
+
+
+def _shut_down():
+    ex = ThreadPoolExecutor(1)
+    ex.shutdown()
+    return ex
 
 
 def measure(X=None, y=None, w=None, **kw):
@@ -155,6 +162,47 @@ CASES = [
     ("weights-scalar", InvalidInput, "weights", lambda a, t: measure(w=0.25), []),
     ("X-with-None", InvalidInput, "X", lambda a, t: measure(X=[[None, 1.0]] * 4), []),
     ("backend-unknown", BackendUnavailable, "gurobi", lambda a, t: ball_problem(measure()).solve("gurobi"), []),
+    ("csv-infinite-label", InvalidInput, "y",
+     lambda a, t: ((t / "d.csv").write_text("0,0,0\n1,0,inf\n0,1,1\n"), rd.EmpiricalMeasure.from_csv(t / "d.csv")),
+     []),
+    ("csv-target-out-of-range", InvalidInput, "target",
+     lambda a, t: ((t / "d.csv").write_text("0,0,0\n1,0,1\n"), rd.EmpiricalMeasure.from_csv(t / "d.csv", target=5)),
+     []),
+    ("csv-target-a-name", InvalidInput, "target",
+     lambda a, t: ((t / "d.csv").write_text("0,0,0\n1,0,1\n"), rd.EmpiricalMeasure.from_csv(t / "d.csv", target="y")),
+     []),
+    ("csv-not-utf8", DataFormatError, "path",
+     lambda a, t: ((t / "d.csv").write_bytes(b"0,0,0\n\xff\xfe,1\n"), rd.EmpiricalMeasure.from_csv(t / "d.csv")), []),
+    ("npz-corrupt", DataFormatError, "path",
+     lambda a, t: ((t / "d.npz").write_bytes(b"PK\x03\x04garbage"), rd.EmpiricalMeasure.from_npz(t / "d.npz")), []),
+    ("npz-is-an-npy", DataFormatError, "path",
+     lambda a, t: (np.save(t / "d.npy", a[0]), (t / "d.npy").rename(t / "d.npz"),
+                   rd.EmpiricalMeasure.from_npz(t / "d.npz")), [X0.copy()]),
+    ("idx-path-none", InvalidInput, "images", lambda a, t: rd.EmpiricalMeasure.from_idx(None, None), []),
+    ("idx-fractional-labels", DataFormatError, "labels",
+     lambda a, t: loaders.load_idx_pair(*_write_idx(t, _idx(IMGS), _idx(np.array([0, 0.5, 1], ">f8"), 0x0E))), []),
+    ("idx-zero-images", InvalidInput, "X",
+     lambda a, t: rd.EmpiricalMeasure.from_idx(*_write_idx(t, _idx(IMGS[:0]), _idx(LABS[:0]))), []),
+    ("empty-image-stack", InvalidInput, "X",
+     lambda a, t: rd.EmpiricalMeasure.from_arrays(np.zeros((0, 2, 2)), []), []),
+    ("classes-not-a-list", InvalidInput, "classes", lambda a, t: measure(classes=5), []),
+    ("subset-no-classes", InvalidInput, "classes", lambda a, t: measure().subset(classes=[]), []),
+    ("subset-negative-seed", InvalidInput, "seed", lambda a, t: measure().subset(per_class=1, seed=-1), []),
+    ("builtin-not-a-name", InvalidInput, "name", lambda a, t: rd.EmpiricalMeasure.builtin([]), []),
+    ("max-bytes-not-a-number", InvalidInput, "max_bytes", lambda a, t: measure(max_bytes="x"), []),
+    ("masked-X", InvalidInput, "X", lambda a, t: measure(X=np.ma.masked_array(X0, X0 > 2)), []),
+    ("float-labels-with-classes", InvalidInput, "y",
+     lambda a, t: measure(y=a[0], classes=[0, 1, 2]), [np.array([0.0, 1.0, 2.0, 0.0])]),
+    ("string-targets", InvalidInput, "y", lambda a, t: measure(y=np.array(["0", "1", "2", "0"])), []),
+    ("constructor-nan-X", InvalidInput, "X",
+     lambda a, t: rd.EmpiricalMeasure(a[0], Y0.copy(), W0.copy(), (0, 1, 2)), [with_nan(X0)]),
+    ("constructor-float-labels", InvalidInput, "y",
+     lambda a, t: rd.EmpiricalMeasure(X0.copy(), a[0], W0.copy(), (0, 1, 2)), [np.array([0.0, 1.5, 2.0, 0.0])]),
+    ("executor-class-not-instance", InvalidInput, "executor",
+     lambda a, t: ball_problem(measure()).solve(executor=ThreadPoolExecutor), []),
+    ("executor-shut-down", InvalidInput, "executor",
+     lambda a, t: ball_problem(measure()).solve(executor=_shut_down()), []),
+    ("curve-eps-string", InvalidInput, "eps_grid", lambda a, t: risk_curve(measure(), "0.5"), []),
     ("classifier-nan-point", InvalidInput, "x",
      lambda a, t: ball_problem(measure()).solve().classifier(a[0]), [np.array([[np.nan, 0.0]])]),
     ("classifier-inf-point", InvalidInput, "x",
@@ -292,3 +340,12 @@ def test_to_json_writes_an_infinite_bound_as_a_string(tmp_path):
     data = json.loads(sol.to_json(tmp_path / "s.json"))
     assert data["upper"] == "inf" and data["value"] == 0.25 and data["lower"] == 0.125
     assert json.loads((tmp_path / "s.json").read_text()) == data
+
+
+def test_direct_constructor_copies_freezes_and_normalises():
+    X, y, w = X0.copy(), [0, 1, 2, 0], W0.copy()
+    mu = rd.EmpiricalMeasure(X, y, w, [0, 1, 2])
+    X[0, 0] = 99.0                                          # the caller's array, changed afterwards
+    assert mu.X[0, 0] == 0.0 and not mu.X.flags.writeable and mu.y.dtype == np.int64
+    assert mu.classes == (0, 1, 2) and hash(mu) == hash(measure())
+    assert mu == measure() and rd.EmpiricalMeasure(X0, Y0, W0, None).y.dtype == np.float64

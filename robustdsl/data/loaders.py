@@ -5,12 +5,13 @@ uint8 images are scaled to [0, 1] (x / 255) unless scale=False.
 from __future__ import annotations
 
 import gzip
-
+import os
+import zipfile
 from pathlib import Path
-
 
 import numpy as np
 
+from .. import _check
 from ..errors import DataFormatError, InvalidInput
 
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -18,10 +19,18 @@ HERE = Path(__file__).resolve().parent
 BUILTIN = {"mnist2000": HERE / "mnist2000.npz"}
 
 
-def _read_bytes(path: str | Path, argument: str) -> bytes:
+def _path(path, argument: str) -> Path:
+    """`path` as a Path to an existing file (InvalidInput naming `argument` otherwise)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise InvalidInput(argument, f"expected a file path, got {type(path).__name__} {path!r}")
     p = Path(path)
     if not p.is_file():
         raise InvalidInput(argument, f"file {str(p)!r} does not exist")
+    return p
+
+
+def _read_bytes(path: str | Path, argument: str) -> bytes:
+    p = _path(path, argument)
     raw = p.read_bytes()
     if raw[:2] == b"\x1f\x8b":
         try:
@@ -52,7 +61,7 @@ def load_idx(path: str | Path, argument: str = "path") -> np.ndarray:
 
 
 def _scale(images: np.ndarray, scale: bool) -> np.ndarray:
-    X = images.reshape(images.shape[0], -1) if images.ndim > 2 else images
+    X = images.reshape(images.shape[0], int(np.prod(images.shape[1:]))) if images.ndim > 2 else images
     if images.ndim == 1:
         X = images.reshape(-1, 1)
     if scale and X.dtype == np.uint8:
@@ -69,16 +78,28 @@ def load_idx_pair(images: str | Path, labels: str | Path, scale: bool = True) ->
     if imgs.shape[0] != labs.shape[0]:
         raise DataFormatError("labels", f"{imgs.shape[0]} images but {labs.shape[0]} labels",
                               "as many labels as images")
-    return _scale(imgs, scale), labs.astype(np.int64)
+    return _scale(imgs, scale), _integer_labels(labs, "labels")
+
+
+def _integer_labels(labs: np.ndarray, argument: str) -> np.ndarray:
+    """Class labels as int64; float labels only when every one is a finite integer."""
+    if labs.dtype.kind == "f":
+        bad = ~np.isfinite(labs) | (labs != np.round(labs)) | (np.abs(labs) >= 2.0 ** 53)
+        if bad.any():
+            raise DataFormatError(argument, f"label {labs[bad][0]!r} is not an integer class label",
+                                  "integer labels")
+    return labs.astype(np.int64)
 
 
 def load_npz(path: str | Path, scale: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """(X, y, weights or None) from an .npz holding images/labels or X/y."""
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidInput("path", f"file {str(p)!r} does not exist")
+    p = _path(path, "path")
     try:
-        with np.load(p, allow_pickle=False) as z:
+        z = np.load(p, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise DataFormatError("path", f"{p.name} holds a single array, not an .npz archive",
+                                  "an .npz from np.savez with 'images'/'labels' or 'X'/'y'")
+        with z:
             keys = set(z.files)
             for xk, yk in (("images", "labels"), ("X", "y")):
                 if xk in keys and yk in keys:
@@ -90,7 +111,7 @@ def load_npz(path: str | Path, scale: bool = True) -> tuple[np.ndarray, np.ndarr
                                       "'images' and 'labels', or 'X' and 'y'")
     except DataFormatError:
         raise
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise DataFormatError("path", f"{p.name} is not a readable .npz file ({exc})") from None
     if X.shape[:1] != y.shape[:1]:
         raise DataFormatError("path", f"{p.name}: {X.shape[0]} samples but {y.shape[0]} targets")
@@ -99,10 +120,12 @@ def load_npz(path: str | Path, scale: bool = True) -> tuple[np.ndarray, np.ndarr
 
 def load_csv(path: str | Path, target: int = -1, delimiter: str = ",") -> tuple[np.ndarray, np.ndarray]:
     """Numeric CSV (an optional non-numeric header row is skipped); column `target` is y."""
-    p = Path(path)
-    if not p.is_file():
-        raise InvalidInput("path", f"file {str(p)!r} does not exist")
-    lines = [ln for ln in p.read_text().splitlines() if ln.strip()]
+    p = _path(path, "path")
+    try:
+        text = p.read_text()
+    except UnicodeDecodeError as exc:
+        raise DataFormatError("path", f"{p.name} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    lines = [ln for ln in text.splitlines() if ln.strip()]
     rows: list[list[float]] = []
     for i, ln in enumerate(lines, start=1):
         cells = [c.strip() for c in ln.split(delimiter)]
@@ -120,17 +143,21 @@ def load_csv(path: str | Path, target: int = -1, delimiter: str = ",") -> tuple[
     A = np.array(rows)
     if A.shape[1] < 2:
         raise DataFormatError("path", f"{p.name} has one column", "features and a target column")
-    t = target % A.shape[1]
+    t = _check.integer("target", target)
+    if not -A.shape[1] <= t < A.shape[1]:
+        raise InvalidInput("target", f"column {t} of a file with {A.shape[1]} columns",
+                           f"-{A.shape[1]} <= target < {A.shape[1]}")
+    t %= A.shape[1]
     y = A[:, t]
     X = np.delete(A, t, axis=1)
-    if np.all(y == np.round(y)):
-        y = y.astype(np.int64)
+    if np.all(np.isfinite(y)) and np.all(y == np.round(y)) and np.all(np.abs(y) < 2.0 ** 53):
+        y = y.astype(np.int64)             # integral targets read as class labels
     return X, y
 
 
 def load_builtin(name: str) -> tuple[np.ndarray, np.ndarray]:
     """A data set shipped in the package: 'mnist2000' (200 MNIST test digits per class)."""
-    if name not in BUILTIN:
+    if not isinstance(name, str) or name not in BUILTIN:
         raise InvalidInput("name", f"unknown built-in data set {name!r}", ", ".join(sorted(BUILTIN)))
     X, y, _ = load_npz(BUILTIN[name])
     return X, y.astype(np.int64)

@@ -75,10 +75,7 @@ def _options(options: dict) -> dict:
     for key in ("max_pairs", "max_bytes", "max_memory"):
         if out.get(key) is not None:
             out[key] = _check.integer(key, out[key], minimum=1)
-    ex = out.get("executor")
-    if ex is not None and not callable(getattr(ex, "submit", None)):
-        raise InvalidInput("executor", f"got {ex!r}", "a concurrent.futures.Executor (or Dask's "
-                           "client.get_executor())")
+    _check.executor("executor", out.get("executor"))
     dev = out.get("device", "cpu")
     if not isinstance(dev, str) or not (dev == "cpu" or dev.startswith("cuda")):
         raise InvalidInput("device", f"got {dev!r}", "'cpu' or 'cuda[:N]'")
