@@ -15,6 +15,8 @@ from .ir import GroupLP
 from .saddle import Attack, Classifier, build_attack
 from .solution import Solution
 
+FLOOR_TOL = 1e-9   # the certificate's gap tolerance: a smaller raise of the floor is rounding
+
 
 def group_attack(program: GroupLP, classes: tuple[int, ...], rows: list[np.ndarray],
                  masses: list[np.ndarray]) -> Attack:
@@ -60,8 +62,9 @@ def interval_answer(program: GroupLP, classes: tuple[int, ...], q: np.ndarray, a
 def with_floor(program: GroupLP, classes: tuple[int, ...], sol: Solution, floor: float,
                floor_attack: Attack | None) -> Solution:
     """sol with its lower end raised to `floor` (AT at a smaller eps: AT is non-decreasing in eps),
-    the attack that proves it being `floor_attack`, built at that smaller eps."""
-    if floor <= sol.lower or floor_attack is None:
+    the attack that proves it being `floor_attack`, built at that smaller eps. A floor above sol.lower
+    by less than FLOOR_TOL of the mass is LP rounding (AT_L is monotone too), not information."""
+    if floor_attack is None or floor <= sol.lower + FLOOR_TOL * float(program.weights.sum()):
         return sol
     return interval_answer(program, classes, sol.q, floor_attack, floor, sol.upper, backend=sol.backend,
                            timings=dict(sol.timings), info=dict(sol.info))

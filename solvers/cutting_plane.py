@@ -212,11 +212,10 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     if timed_out:  # the neighbour bound is one pass over the edges: the deadline is kept
         t0 = time.perf_counter()
         trivial = float(program.weights.sum()) * (1.0 - 1.0 / program.n_classes)  # uniform f
-        if partial:  # q may violate pairs never seen: q = 1/K (uniform f) is feasible
-            q[:] = 1.0 / program.n_classes
+        upper = trivial if partial else neighbour_bound(g, program.weights, q, L)
+        if partial or upper >= trivial:  # q may violate pairs never seen, or does worse than the
+            q[:] = 1.0 / program.n_classes    # uniform f: q = 1/K is feasible and its risk is `trivial`
             upper = trivial
-        else:
-            upper = min(neighbour_bound(g, program.weights, q, L), trivial)
         clock.add("separation", t0)
     status = "interval" if timed_out else ("optimal" if program.exact else "lower_bound")
     info = {"groups_by_size": groups.counts_by_size(), "pairs": int(g.I.size),

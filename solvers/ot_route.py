@@ -68,14 +68,20 @@ def solve(program: GroupLP) -> GroupSolve:
 
 
 def _koenig(n, A, B, ea, eb, w, p) -> np.ndarray:
-    """q = 1 - r from a maximum matching w (Koenig's theorem); SolverFailed if w is not maximum."""
+    """q = 1 - r from a maximum matching w (Koenig's theorem); SolverFailed if w is not maximum.
+
+    Saturation is judged to _SAT of the total mass (ot.emd's plan is accurate to rounding of the
+    total, not of each weight): the cover (A \\ Z) + (B & Z) covers every edge whatever the
+    tolerance, and its weight exceeds the matching's by at most n * tol (the certificate's gap).
+    """
     na, nb = A.size, B.size
+    tol = _SAT * float(p.sum())
     rowsum = np.bincount(ea, weights=w, minlength=na)
     colsum = np.bincount(eb, weights=w, minlength=nb)
-    free_a = np.flatnonzero(p[A] - rowsum > _SAT * p[A])
+    free_a = np.flatnonzero(p[A] - rowsum > tol)
     # nodes: 0..na-1 (A), na..na+nb-1 (B), na+nb (super source)
     src = na + nb
-    used = w > _SAT * min(p.min(), 1.0)
+    used = w > tol
     rows = np.concatenate([ea, na + eb[used], np.full(free_a.size, src)])
     cols = np.concatenate([na + eb, ea[used], free_a])
     Gd = sp.csr_matrix((np.ones(rows.size), (rows, cols)), shape=(src + 1, src + 1))
@@ -83,7 +89,7 @@ def _koenig(n, A, B, ea, eb, w, p) -> np.ndarray:
     Z = np.zeros(src + 1, bool)
     Z[reach] = True
     zb = Z[na:na + nb]
-    if np.any(zb & (p[B] - colsum > 1e-9 * p[B])):
+    if np.any(zb & (p[B] - colsum > tol)):
         raise SolverFailed("the transport plan is not a maximum matching (augmenting path found)",
                            status="not optimal", backend="pot")
     r = np.zeros(n)

@@ -164,3 +164,26 @@ def test_certificate_progress_bars_change_nothing(capsys):
     assert "certificate pass" in err and "classifier on the attack" in err
     exact = make_problem(X, y, 0.5).solve()
     assert exact.certificate(progress=True).ok
+
+
+def test_time_limit_before_any_lp_certifies_the_uniform_classifier():
+    # no LP solved: q = 0 would be the nearest-neighbour classifier (risk 1 here); the trivial
+    # upper bound mass (1 - 1/K) is the uniform classifier's, so q must be 1/K
+    prob = make_problem(np.array([[0.0], [1.0]]), [0, 1], 1.0, 2.0, [0.3, 0.7])
+    sol = prob.solve(time_limit=1e-6)
+    assert sol.status == "interval" and sol.upper == pytest.approx(0.5)
+    assert np.allclose(sol.q, 0.5) and sol.certificate().ok
+
+
+@pytest.mark.parametrize("L", [None, 2])
+def test_floor_within_rounding_keeps_the_exact_status(L):
+    # the value at eps 1 equals the one at eps .5 up to one ulp: the sweep's floor must not turn the
+    # exact (or AT_L) answer into an interval whose classifier cannot meet the raised bound
+    X, y = np.array([[0.0], [1.0], [0.0], [2.0], [1.0]]), [0, 1, 2, 0, 2]
+    w = np.array([0.28, 1.0, 0.4, 0.51, 0.19])
+    if L == 2:
+        X, y, w = np.array([[0.0], [1.0], [1.0], [2.0]]), [0, 1, 2, 2], np.array([0.38, 0.47000000000000003, 0.09, 0.02])
+    curve = solve_curve(X, y, [0.5, 1.0], math.inf, weights=w, max_group_size=L)
+    want = "optimal" if L is None else "lower_bound"
+    assert [s.status for s in curve] == [want, want] and curve[1].certificate().ok
+    assert curve[1].value == pytest.approx(curve[0].value, abs=1e-12)
