@@ -7,7 +7,9 @@ infinite, and distances are screened in float32 (squares overflow above ~1.8e19)
   rescale the weights, e.g. to sum 1, and multiply the answer back);
 - coordinates and eps must have magnitude <= MAX_COORD (a ball cost is scale invariant:
   divide X and eps by the same factor);
-- an array copied from user input may not exceed a byte budget (ResourceLimit, before allocating).
+- an array copied from user input may not exceed a byte budget (ResourceLimit, before allocating);
+- a mean-field learner's bounds a_max, b_max must be <= MAX_COORD (the Nash-gap QP squares
+  a_max * b_max * |x|, which overflows float64 from about 1e154 on).
 
 Each check raises InvalidInput (or ResourceLimit) naming the argument and how to fix it.
 """
@@ -45,6 +47,14 @@ def check_scale(X: np.ndarray, eps: float) -> None:
     if eps > MAX_COORD:
         raise InvalidInput("eps", f"{eps:.3g} exceeds {MAX_COORD:g}",
                            "eps at most the data's diameter (larger radii give the same answer)")
+
+
+def check_theta_bound(name: str, value: float) -> float:
+    """a_max or b_max of a mean-field learner (already a positive real), refused above MAX_COORD."""
+    if value > MAX_COORD:
+        raise InvalidInput(name, f"{value:.3g} exceeds {MAX_COORD:g}: the Nash-gap program squares "
+                           "a_max * b_max * |x| and would overflow float64", f"0 < {name} <= {MAX_COORD:g}")
+    return value
 
 
 def check_group_lp(mu, eps: float) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from . import _check
+from . import _check, guards
 from .errors import InvalidInput
 
 ACTIVATIONS = ("tanh", "relu", "sigmoid", "identity")
@@ -59,5 +59,6 @@ class MeanField(Learner):
     def __post_init__(self) -> None:
         _check.choice("activation", self.activation, ACTIVATIONS)
         object.__setattr__(self, "width", _check.integer("width", self.width, minimum=1))
-        object.__setattr__(self, "a_max", _check.real("a_max", self.a_max, positive=True))
-        object.__setattr__(self, "b_max", _check.real("b_max", self.b_max, positive=True))
+        for key in ("a_max", "b_max"):
+            object.__setattr__(self, key, guards.check_theta_bound(key, _check.real(key, getattr(self, key),
+                                                                                   positive=True)))

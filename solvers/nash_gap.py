@@ -316,6 +316,11 @@ def nash_gap(game: ParticleGame, learner: LearnerMeasure, adversary: AdversaryMe
         raise InvalidInput("game", f"expected a ParticleGame, got {type(game).__name__}")
     if not isinstance(learner, LearnerMeasure) or not isinstance(adversary, AdversaryMeasure):
         raise InvalidInput("learner", "expected a LearnerMeasure and an AdversaryMeasure")
+    from robustdsl import _check
+    for name, v, lo in (("starts", starts, 0), ("random_starts", random_starts, 0), ("ascent_iters", ascent_iters, 0),
+                        ("n_theta", n_theta, 1), ("fw_candidates", fw_candidates, 0), ("rounds", rounds, 1),
+                        ("seed", seed, 0)):
+        _check.integer(name, v, minimum=lo)
     t0 = time.perf_counter()
     sup_value, sup_upper, sup_status, max_grad, _ = adversary_half(
         game, learner, adversary, starts=starts, random_starts=random_starts, iters=ascent_iters, seed=seed)

@@ -34,10 +34,13 @@ from .meanfield_model import AdversaryMeasure, LearnerMeasure
 Schedule = Union[float, Callable[[int], float]]
 METHODS = ("wfr", "gda", "wrm")
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
+_ITEMSIZE = {"float32": 4, "float64": 8}
 
 
 def _schedule(name: str, value: Any, allow_zero: bool) -> Schedule:
+    """A step size: a number > 0 (>= 0 if allow_zero), or a callable t -> size, called once here with t = 0."""
     if callable(value):
+        _at(value, 0, name, allow_zero)
         return value
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(float(value)) \
             or float(value) < 0 or (float(value) == 0 and not allow_zero):
@@ -45,10 +48,20 @@ def _schedule(name: str, value: Any, allow_zero: bool) -> Schedule:
     return float(value)
 
 
-def _at(s: Schedule, t: int, name: str) -> float:
-    v = s(t) if callable(s) else s
-    if not (isinstance(v, Real) and math.isfinite(float(v)) and float(v) >= 0):
-        raise InvalidInput(name, f"schedule returned {v!r} at step {t}", "a finite number >= 0")
+def _at(s: Schedule, t: int, name: str, allow_zero: bool = True) -> float:
+    """The size of schedule `s` at step t, refused (naming `name`) unless a finite real >= 0 (> 0 if not allow_zero)."""
+    if callable(s):
+        try:
+            v = s(t)
+        except Exception as exc:   # a user callable: any failure is a bad argument, not a solver fault
+            raise InvalidInput(name, f"calling the schedule with t={t} raised {type(exc).__name__}: {exc}",
+                               "a number or a callable of one argument t (the step) -> step size") from None
+    else:
+        v = s
+    if isinstance(v, bool) or not isinstance(v, Real) or not math.isfinite(float(v)) or float(v) < 0 \
+            or (float(v) == 0 and not allow_zero):
+        raise InvalidInput(name, f"schedule returned {v!r} at step {t}",
+                           "a finite number >= 0" if allow_zero else "a finite number > 0")
     return float(v)
 
 
@@ -68,6 +81,7 @@ class WFRConfig:
     dtype: str = "float64"
     device: str = "cpu"
     seed: int = 0
+    max_bytes: int | None = None     # limit of the particle arrays (particle_bytes); None: 16 GiB
 
     def __post_init__(self) -> None:
         from robustdsl import _check
@@ -76,6 +90,11 @@ class WFRConfig:
         object.__setattr__(self, "inner_steps", _check.integer("inner_steps", self.inner_steps, minimum=1))
         object.__setattr__(self, "snapshots", _check.integer("snapshots", self.snapshots, minimum=2))
         object.__setattr__(self, "seed", _check.integer("seed", self.seed, minimum=0))
+        if self.seed >= 2 ** 64:
+            raise InvalidInput("seed", f"{self.seed} does not fit the 64 bits of torch's generator seed",
+                               "an integer in [0, 2**64)")
+        if self.max_bytes is not None:
+            object.__setattr__(self, "max_bytes", _check.integer("max_bytes", self.max_bytes, minimum=1))
         object.__setattr__(self, "init_radius", _check.real("init_radius", self.init_radius, nonneg=True))
         _check.choice("dtype", self.dtype, tuple(DTYPES))
         for name, zero in (("eta", False), ("kappa", True), ("eta_adv", False), ("kappa_adv", True)):
@@ -130,6 +149,32 @@ class WFRState:
     snap_interval: int = 1
 
 
+def particle_bytes(game: ParticleGame, config: WFRConfig) -> tuple[int, int]:
+    """(learner, adversary) bytes the particle arrays of a run take at their peak: the iterate and up to
+    snapshots + 1 snapshots in config.dtype, then the float64 time averages (a copy of every kept
+    snapshot and their concatenation). The learner holds K (d + 3) numbers, the adversary n m (d + 2)."""
+    per_copy = _ITEMSIZE[config.dtype] * (config.snapshots + 2) + 8 * 2 * (config.snapshots + 1)
+    D = game.dim + 1
+    return per_copy * game.width * (D + 2), per_copy * game.n * config.particles_per_point * (D + 1)
+
+
+def check_memory(game: ParticleGame, config: WFRConfig) -> int:
+    """particle_bytes in all; ResourceLimit naming width or m (the larger part) over config.max_bytes."""
+    from robustdsl.errors import ResourceLimit
+    from robustdsl.guards import DEFAULT_MAX_ARRAY_BYTES
+    learner, adversary = particle_bytes(game, config)
+    need = learner + adversary
+    limit = DEFAULT_MAX_ARRAY_BYTES if config.max_bytes is None else config.max_bytes
+    if need > limit:
+        name = "width" if learner >= adversary else "m"
+        raise ResourceLimit(name, f"the particle arrays would need about {need / 2**30:.3g} GiB (width {game.width}, "
+                            f"n {game.n} x m {config.particles_per_point} adversarial atoms, d {game.dim}, "
+                            f"{config.snapshots} snapshots, {config.dtype}), over the limit of "
+                            f"{limit / 2**30:.3g} GiB", "a smaller width, m or snapshots, or raise the limit "
+                            "with max_bytes=")
+    return need
+
+
 def init(game: ParticleGame, config: WFRConfig | None = None) -> WFRState:
     """Learner: a ~ U[-1, 1] * min(1, a_max), b ~ N(0, I) projected on the ball, alpha uniform;
     adversary: Z~_ij = Z_i + init_radius * N(0, I) (wrm: Z~_i = Z_i), omega uniform."""
@@ -138,6 +183,7 @@ def init(game: ParticleGame, config: WFRConfig | None = None) -> WFRState:
     config = config or WFRConfig()
     if not isinstance(config, WFRConfig):
         raise InvalidInput("config", f"expected a WFRConfig, got {type(config).__name__}")
+    check_memory(game, config)
     dt, dev = DTYPES[config.dtype], torch.device(config.device)
     gen = torch.Generator().manual_seed(config.seed)
     K, n, d = game.width, game.n, game.dim
@@ -179,9 +225,11 @@ def _learner_update(s: WFRState, e: Evaluation, fisher_rao: bool) -> tuple:
 
 
 def _adv_sizes(s: WFRState) -> tuple[float, float]:
+    """The adversary's step sizes at step t (eta / kappa where eta_adv / kappa_adv are unset; errors name
+    the option the size came from)."""
     c = s.config
-    eta = _at(c.eta if c.eta_adv is None else c.eta_adv, s.t, "eta_adv")
-    kappa = _at(c.kappa if c.kappa_adv is None else c.kappa_adv, s.t, "kappa_adv")
+    eta = _at(c.eta, s.t, "eta") if c.eta_adv is None else _at(c.eta_adv, s.t, "eta_adv")
+    kappa = _at(c.kappa, s.t, "kappa") if c.kappa_adv is None else _at(c.kappa_adv, s.t, "kappa_adv")
     return eta, kappa
 
 
@@ -213,8 +261,13 @@ def step(state: WFRState) -> WFRState:
             evals = 1
     if not all(bool(torch.isfinite(v).all()) for v in (a, B, Zt)):
         from robustdsl.errors import SolverFailed
-        raise SolverFailed(f"the particle system diverged at step {s.t + 1} (non-finite particles); "
-                           "reduce eta / eta_adv or increase c_a", status="diverged", backend="wfr")
+        if eta_adv * g.c_a >= 1:   # z~ - z is multiplied by 1 - 2 eta_adv c_a per step: the penalty overshoots
+            hint = (f"eta_adv * c_a = {eta_adv * g.c_a:.3g} >= 1, so each adversarial step overshoots the "
+                    f"transport penalty c_a |z~ - z|^2; set eta_adv below 1 / c_a = {1 / g.c_a:.3g}")
+        else:
+            hint = "reduce eta / eta_adv or increase c_a"
+        raise SolverFailed(f"the particle system diverged at step {s.t + 1} (non-finite particles); {hint}",
+                           status="diverged", backend="wfr")
     new = replace(s, a=a, B=B, log_alpha=log_alpha, Zt=Zt, log_omega=log_omega, t=s.t + 1,
                   grad_evals=s.grad_evals + evals, U=e.U)
     return _snapshot(new)

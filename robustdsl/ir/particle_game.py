@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import _check
+from .. import _check, guards
 from ..errors import InvalidInput
 from .base import Program
 
@@ -51,6 +51,8 @@ class ParticleGame(Program):
         object.__setattr__(self, "width", _check.integer("width", self.width, minimum=1))
         for name in ("a_max", "b_max", "c_a"):
             object.__setattr__(self, name, _check.real(name, getattr(self, name), positive=True))
+        for name in ("a_max", "b_max"):
+            guards.check_theta_bound(name, getattr(self, name))
 
     @property
     def n(self) -> int:

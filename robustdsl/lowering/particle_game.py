@@ -15,14 +15,15 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidInput
+from .. import _check
+from ..errors import InvalidInput, ResourceLimit
 from ..ir import ParticleGame
 from ..solution import Certificate, Solution
 from . import register
 from .base import LoweringRule
 
 _CONFIG_KEYS = ("method", "m", "eta", "kappa", "eta_adv", "kappa_adv", "inner_steps", "init_radius",
-                "snapshots", "dtype", "device", "seed")
+                "snapshots", "dtype", "device", "seed", "max_bytes")
 _RUN_KEYS = ("steps", "history_every", "history_gap", "tail", "progress")
 _GAP_KEYS = ("gap_starts", "gap_random_starts", "gap_iters", "n_theta", "fw_candidates", "gap_rounds", "gap_tol")
 
@@ -49,6 +50,53 @@ class ParticleSolution(Solution):
         return self.attack
 
 
+# (option, smallest value) of the integer run and gap options
+_INT_MIN = (("steps", 0), ("history_every", 0), ("gap_starts", 0), ("gap_random_starts", 0), ("gap_iters", 0),
+            ("n_theta", 1), ("fw_candidates", 0), ("gap_rounds", 1))
+_QP_REFINE = 8   # columns nash_gap's learner half adds per round (learner_half's `refine`)
+
+
+def _options(options: dict):
+    """Check every option of the rule before any work (unknown keys, types, ranges); returns
+    (WFRConfig, the run and gap options normalised). The config keys are checked by WFRConfig."""
+    from ..solvers.wfr import WFRConfig
+    unknown = sorted(set(options) - set(_CONFIG_KEYS + _RUN_KEYS + _GAP_KEYS + ("backend",)))
+    if unknown:
+        raise InvalidInput("options", f"unknown option(s) {unknown} for rule {ParticleGameRule.name!r}",
+                           ", ".join(_CONFIG_KEYS + _RUN_KEYS + _GAP_KEYS))
+    config = WFRConfig(**{k: options[k] for k in _CONFIG_KEYS if k in options})
+    opts = {k: options[k] for k in _RUN_KEYS + _GAP_KEYS if k in options}
+    for key, lo in _INT_MIN:
+        if key in opts:
+            opts[key] = _check.integer(key, opts[key], minimum=lo)
+    if "tail" in opts:
+        opts["tail"] = _check.real("tail", opts["tail"], nonneg=True)
+        if opts["tail"] >= 1:
+            raise InvalidInput("tail", f"must be < 1, got {opts['tail']}", "a fraction in [0, 1)")
+    if "gap_tol" in opts:
+        opts["gap_tol"] = _check.real("gap_tol", opts["gap_tol"], nonneg=True)
+    for key in ("history_gap", "progress"):
+        if key in opts and not isinstance(opts[key], (bool, np.bool_)):
+            raise InvalidInput(key, f"expected True or False, got {opts[key]!r}")
+        if key in opts:
+            opts[key] = bool(opts[key])
+    return config, opts
+
+
+def _check_memory(game: ParticleGame, config, opts: dict) -> None:
+    """ResourceLimit before allocating: the particle arrays (wfr.check_memory) and the learner half's
+    QP Gram matrix, (2 (n_theta + 8 rounds) + 1)^2 float64 numbers (named n_theta)."""
+    from ..guards import DEFAULT_MAX_ARRAY_BYTES
+    from ..solvers.wfr import check_memory
+    check_memory(game, config)
+    limit = DEFAULT_MAX_ARRAY_BYTES if config.max_bytes is None else config.max_bytes
+    cols = 2 * (opts.get("n_theta", 200) + _QP_REFINE * opts.get("gap_rounds", 1)) + 1
+    if 8 * cols * cols > limit:
+        raise ResourceLimit("n_theta", f"the Nash-gap QP over {cols} columns needs a Gram matrix of about "
+                            f"{8 * cols * cols / 2**30:.3g} GiB, over the limit of {limit / 2**30:.3g} GiB",
+                            "a smaller n_theta or gap_rounds, or raise the limit with max_bytes=")
+
+
 def _gap_kwargs(options: dict) -> dict:
     keymap = {"gap_starts": "starts", "gap_random_starts": "random_starts", "gap_iters": "ascent_iters",
               "n_theta": "n_theta", "fw_candidates": "fw_candidates", "gap_rounds": "rounds"}
@@ -67,24 +115,17 @@ class ParticleGameRule(LoweringRule):
                 and not form.constrained and not form.pointwise and form.targets == "real")
 
     def apply(self, problem: Any, form, options: dict) -> tuple[ParticleGame, Any]:
-        unknown = sorted(set(options) - set(_CONFIG_KEYS + _RUN_KEYS + _GAP_KEYS + ("backend",)))
-        if unknown:
-            raise InvalidInput("options", f"unknown option(s) {unknown} for rule {self.name!r}",
-                               ", ".join(_CONFIG_KEYS + _RUN_KEYS + _GAP_KEYS))
+        config, opts = _options(options)     # refuse bad options at compile time
         mu, f = form.mu, form.learner_obj
         game = ParticleGame(mu.X, mu.y, mu.weights, f.activation, f.width, f.a_max, f.b_max, form.cost.c_a)
-        self._config(options)     # refuse bad options at compile time
+        _check_memory(game, config, opts)
         return game, {"game": game}
-
-    @staticmethod
-    def _config(options: dict):
-        from ..solvers.wfr import WFRConfig
-        return WFRConfig(**{k: options[k] for k in _CONFIG_KEYS if k in options})
 
     def solve(self, program: ParticleGame, backend: str, options: dict) -> dict:
         from ..solvers.nash_gap import nash_gap
         from ..solvers.wfr import run
-        config = self._config(options)
+        config, options = _options(options)
+        _check_memory(program, config, options)
         gap_kw = _gap_kwargs(options)
         hist_gap = dict(gap_kw) if options.get("history_gap", False) else None
         res = run(program, config, options.get("steps", 2000), history_every=options.get("history_every", 0),
