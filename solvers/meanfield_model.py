@@ -12,7 +12,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from robustdsl.errors import InvalidInput
+from robustdsl import _check
 
 
 @dataclass(frozen=True)
@@ -58,9 +58,7 @@ class LearnerMeasure:
 
     def __call__(self, X: np.ndarray, chunk: int = 4096) -> np.ndarray:
         """f_nu(X) for an (n, d) array, in float64."""
-        X = np.array(X, dtype=np.float64)  # a private, writable copy
-        if X.ndim != 2 or X.shape[1] + 1 != self.B.shape[1]:
-            raise InvalidInput("X", f"has shape {X.shape}", f"(n, {self.B.shape[1] - 1})")
+        X = np.array(_check.points("X", X, self.B.shape[1] - 1))  # a private, contiguous copy
         act = ACTIVATIONS[self.activation]
         B = torch.from_numpy(self.B)
         c = torch.from_numpy(self.alpha * self.a)

@@ -174,3 +174,12 @@ def test_divergence_with_huge_c_a_blames_the_step_not_c_a():
         _problem(X, y, c_a=1e300).solve(steps=5, m=2)
     msg = str(e.value)
     assert e.value.status == "diverged" and "eta_adv * c_a" in msg and "increase c_a" not in msg
+
+
+@pytest.mark.parametrize("bad", [[[np.nan, 0.0]], [[np.inf, 1.0]], [[1j, 0.0]], [["a", "b"]], [[0.0, 1.0, 2.0]]])
+def test_learner_refuses_bad_query_points(bad):
+    nu = LearnerMeasure(np.ones(3), np.ones((3, 3)), np.full(3, 1 / 3), "tanh")
+    with pytest.raises(InvalidInput) as err:
+        nu(np.array(bad) if not isinstance(bad[0][0], str) else bad)
+    assert err.value.argument == "X"
+    assert nu(np.zeros((4, 2))[::-1]).shape == (4,) and nu(np.zeros(2)).shape == (1,)
