@@ -5,8 +5,8 @@ infinite, and distances are screened in float32 (squares overflow above ~1.8e19)
 
 - total mass m = sum_v p_v must lie in [MIN_MASS, MAX_MASS] (AT scales linearly with m:
   rescale the weights, e.g. to sum 1, and multiply the answer back);
-- coordinates and eps must have magnitude <= MAX_COORD (a ball cost is scale invariant:
-  divide X and eps by the same factor);
+- coordinates and eps must have magnitude <= MAX_COORD, and (unless 0) >= MIN_COORD (a ball
+  cost is scale invariant: divide or multiply X and eps by the same factor);
 - an array copied from user input may not exceed a byte budget (ResourceLimit, before allocating);
 - a mean-field learner's bounds a_max, b_max must be <= MAX_COORD (the Nash-gap QP squares
   a_max * b_max * |x|, which overflows float64 from about 1e154 on).
@@ -25,6 +25,7 @@ from .errors import InvalidInput, ResourceLimit
 MIN_MASS = 1e-6
 MAX_MASS = 1e6
 MAX_COORD = 1e15
+MIN_COORD = 1e-30
 DEFAULT_MAX_ARRAY_BYTES = 1 << 34      # 16 GiB for one array copied from user input
 
 
@@ -39,8 +40,15 @@ def check_mass(weights: np.ndarray) -> float:
 
 
 def check_scale(X: np.ndarray, eps: float) -> None:
-    """Refuse coordinates or a radius too large for float32 distance screening."""
+    """Refuse coordinates or a radius too large for float32 distance screening, or so small that
+    the enclosing-ball formulas (products of three squared lengths) underflow float64."""
     big = float(np.max(np.abs(X))) if X.size else 0.0
+    if 0.0 < big < MIN_COORD or 0.0 < eps < MIN_COORD:
+        what, v = ("X", big) if 0.0 < big < MIN_COORD else ("eps", eps)
+        raise InvalidInput(what, f"{'the largest coordinate' if what == 'X' else 'the radius'} {v:.3g} is below "
+                           f"{MIN_COORD:g}, where products of squared distances underflow float64",
+                           "coordinates and eps multiplied by a common factor (a ball cost is scale "
+                           "invariant)" + (", or eps = 0" if what == "eps" else ""))
     if big > MAX_COORD:
         raise InvalidInput("X", f"has a coordinate of magnitude {big:.3g} > {MAX_COORD:g}",
                            "coordinates and eps divided by a common factor (a ball cost is scale invariant)")

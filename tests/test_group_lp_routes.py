@@ -122,3 +122,16 @@ def test_other_lp_backends_agree_or_are_refused(backend):
             prob.solve(backend)
     else:
         assert abs(prob.solve(backend).value - ref) <= 1e-7
+
+
+@pytest.mark.parametrize("norm", [1.0, 2.0, math.inf])
+@pytest.mark.parametrize("scale", [1e-25, 1e-8, 1e-7, 1.0, 1e5, 1e12])
+def test_value_is_invariant_under_scaling(norm, scale):
+    # a ball cost is scale invariant: AT(s X, s eps) = AT(X, eps). The l1 enclosing-ball LP is
+    # solved at unit size (HiGHS' tolerances are absolute: at s = 1e-7 it moved points past eps)
+    X = np.array([[-3.0, -3.0, 0.0], [1.0, 0.0, 2.0], [3.0, -2.0, -2.0], [-2.0, 2.0, -2.0]])
+    eps = {1.0: 4.6, 2.0: 3.3, math.inf: 3.0}[norm]     # l_inf: the four boxes meet exactly at 3
+    ref = make_problem(X, [0, 1, 2, 3], eps, norm).solve()
+    sol = make_problem(X * scale, [0, 1, 2, 3], eps * scale, norm).solve()
+    assert ref.value > 0.5 and sol.value == pytest.approx(ref.value, abs=1e-12)
+    assert sol.certificate().ok and np.all(sol.attack.displacement(X * scale, norm) <= eps * scale * (1 + 1e-9))
