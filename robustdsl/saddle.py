@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import _check
+from .solvers.ball_groups import RTOL
 from .errors import InvalidInput
 from .measures import EmpiricalMeasure
 
@@ -112,7 +113,7 @@ class Classifier:
             return self._l2(Z, K)
         if math.isinf(self.norm):                         # exact sparse l_inf ball pairs
             from .solvers.linf_pairs import ball_classifier
-            return ball_classifier(self.X, self.label_index, self.q, self.eps * (1 + 1e-9) + 1e-300, Z, K)
+            return ball_classifier(self.X, self.label_index, self.q, self.eps * (1 + RTOL) + 1e-300, Z, K)
         out = np.zeros((Z.shape[0], K))
         n, d = self.X.shape
         step = max(1, 4_000_000 // n) if self.norm == 2 else max(1, 2_000_000 // max(1, n * d))
@@ -140,7 +141,7 @@ class Classifier:
                      float((self.X * self.X).sum(1).max(initial=0.0)))
             object.__setattr__(self, "_x32", cache)
         X32, half_x2, max_x2 = cache
-        r_hi = self.eps * (1 + 1e-9) + 1e-300
+        r_hi = self.eps * (1 + RTOL) + 1e-300
         k = margin_factor(2.0, d)
         out = np.zeros((Z.shape[0], K))
         step = max(1, min(4096, (1 << 26) // max(1, n)))     # 256 MiB float32 block

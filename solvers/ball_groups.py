@@ -11,7 +11,9 @@ ball of that norm enclosing {x_v : v in S} has radius <= eps; its centre is the 
 - l_inf: the box test, radius = max_i (max - min) / 2, centre = box centre.
 - l1: an LP per group (min r s.t. ||x_v - c||_1 <= r), exact up to the LP tolerance.
 
-Boundary cases are decided with a relative tolerance RTOL on the radius.
+Boundary cases are decided with one relative tolerance RTOL on the radius, the same for pairs
+(`pair_threshold`), larger groups, the certificate and the classifier's balls: a group admitted
+here is one whose members' balls the classifier sees overlapping, and no other.
 """
 from __future__ import annotations
 
@@ -21,8 +23,13 @@ import math
 
 import numpy as np
 
-RTOL = 1e-10
+RTOL = 1e-9
 _CHUNK_FLOATS = 4_000_000   # floats per chunk of gathered coordinates
+
+
+def pair_threshold(eps):
+    """The conflict-pair distance 2 eps (1 + RTOL): a pair is a group of radius dist / 2."""
+    return 2.0 * eps * (1.0 + RTOL)
 
 
 def _chunks(m: int, k: int, d: int):

@@ -38,7 +38,7 @@ from tqdm.auto import tqdm
 from robustdsl.errors import InvalidInput, SolverFailed
 from robustdsl.ir import GroupLP, GroupSet
 
-from .ball_groups import group_test
+from .ball_groups import group_test, pair_threshold
 from .cliques import ConflictGraph, enumerate_cliques
 from .group_pool import build_pool
 from .half_split import merge, part_problems, split_half
@@ -94,7 +94,7 @@ def conflict_graph(program: GroupLP, *, executor=None, device: str = "cpu",
     Edge lengths are not kept (dist=None): the few that separation needs are recomputed exactly
     for the candidate vertices only (solvers.separation), which is much cheaper than an exact
     float64 distance for every pair."""
-    I, J, _ = conflict_pairs(program.X, program.labels, 2.0 * program.eps, program.norm,
+    I, J, _ = conflict_pairs(program.X, program.labels, pair_threshold(program.eps), program.norm,
                              executor=executor, device=device, progress=progress,
                              distances="screened", deadline=deadline, **limits)
     return ConflictGraph(program.n, I, J, program.labels, None)

@@ -25,12 +25,13 @@ import scipy.sparse as sp
 
 from robustdsl.solution import Certificate
 
+from .ball_groups import RTOL
 from .cliques import ConflictGraph
 from .pairs import exact_dist, margin_factor
 from .separation import edge_lengths, violated_groups
 
 GAP_TOL = 1e-9
-DIST_RTOL = 1e-9     # a point at distance <= eps (1 + DIST_RTOL) is inside the ball
+DIST_RTOL = RTOL     # a point at distance <= eps (1 + DIST_RTOL) is inside the ball (the solver's tolerance)
 _BLOCK = 1024
 
 

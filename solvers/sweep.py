@@ -18,6 +18,7 @@ from robustdsl import _check, guards
 from robustdsl.errors import InvalidInput
 from robustdsl.group_intervals import unsolved, with_floor
 
+from .ball_groups import pair_threshold
 from .cliques import ConflictGraph
 from .pair_budget import bounded_pairs, budget_pairs
 from .pairs import PassStopped, conflict_pairs, restrict_pairs
@@ -102,7 +103,7 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     bounded = None
     if max_memory is None:
         try:
-            I, J, D = conflict_pairs(X, lab, 2.0 * float(grid.max()), norm, executor=executor,
+            I, J, D = conflict_pairs(X, lab, pair_threshold(float(grid.max())), norm, executor=executor,
                                      device=device, progress=progress, distances="screened",
                                      deadline=None if time_limit is None else start + time_limit, **kw)
         except PassStopped as exc:     # the time ran out in the distance pass (Ctrl-C keeps its meaning)
@@ -111,7 +112,7 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
             return _partial_curve(X, lab, p, grid, norm, classes, max_group_size, exc)
     else:
         kept = budget_pairs(max_memory, n, X.shape[1], **kw)
-        bounded = bounded_pairs(X, lab, 2.0 * grid, norm, kept, executor=executor, device=device,
+        bounded = bounded_pairs(X, lab, pair_threshold(grid), norm, kept, executor=executor, device=device,
                                 progress=progress, **kw)
         I, J, D = bounded.I, bounded.J, bounded.D
     shared = time.perf_counter() - t0
@@ -121,12 +122,12 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
         e = float(grid[i])
         program = GroupLP(X, lab, p, e, float(norm), K, max_group_size)
         t0 = time.perf_counter()
-        if bounded is not None and 2.0 * e > bounded.exact_threshold:
+        if bounded is not None and pair_threshold(e) > bounded.exact_threshold:
             sol = interval_solution(program, bounded, low.value, max_memory, classes, low.attack)
             sol.timings["distances"] = shared if not out else 0.0
             out[int(i)] = low.update(sol)
             continue
-        gi, gj, _ = restrict_pairs(X, I, J, D, 2.0 * e, norm)
+        gi, gj, _ = restrict_pairs(X, I, J, D, pair_threshold(e), norm)
         graph = ConflictGraph(n, gi, gj, lab, None)
         t_filter = time.perf_counter() - t0
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
@@ -177,7 +178,7 @@ def _partial_curve(X, lab, p, grid, norm, classes, max_group_size, stopped) -> l
     out, low = {}, _Floor()
     for i in np.argsort(grid, kind="stable"):
         program = GroupLP(X, lab, p, float(grid[i]), float(norm), len(classes), max_group_size)
-        gi, gj, _ = restrict_pairs(X, I, J, D, 2.0 * float(grid[i]), norm)
+        gi, gj, _ = restrict_pairs(X, I, J, D, pair_threshold(float(grid[i])), norm)
         res = cutting_plane.solve(program, graph=ConflictGraph(X.shape[0], gi, gj, lab, None),
                                   partial_graph=True)
         res.info["reason"] = str(stopped)

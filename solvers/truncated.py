@@ -79,10 +79,11 @@ def interval_solution(program, bp, floor: float, max_memory: int, classes: tuple
     upper one by a blocked distance pass (robustdsl.group_intervals)."""
     from robustdsl.group_intervals import group_attack, interval_answer, pair_attack
 
+    from .ball_groups import pair_threshold
     from .pairs import restrict_pairs
 
     t0 = time.perf_counter()
-    gi, gj, _ = restrict_pairs(program.X, bp.KI, bp.KJ, bp.KD, 2.0 * program.eps, program.norm)
+    gi, gj, _ = restrict_pairs(program.X, bp.KI, bp.KJ, bp.KD, pair_threshold(program.eps), program.norm)
     complete = bp.complete()
     tb = truncated_bounds(program.labels, program.weights, gi, gj, complete, program.n_classes,
                           program.group_limit, floor)

@@ -135,3 +135,16 @@ def test_value_is_invariant_under_scaling(norm, scale):
     sol = make_problem(X * scale, [0, 1, 2, 3], eps * scale, norm).solve()
     assert ref.value > 0.5 and sol.value == pytest.approx(ref.value, abs=1e-12)
     assert sol.certificate().ok and np.all(sol.attack.displacement(X * scale, norm) <= eps * scale * (1 + 1e-9))
+
+
+@pytest.mark.parametrize("init_triples", [False, True])
+def test_one_boundary_tolerance_for_pairs_groups_and_classifier(init_triples):
+    # five points on a circle of radius 2.5, eps = 2.5 (1 - 1e-12): every pair and every triple has
+    # radius within the boundary tolerance. A pair treated exactly while triples were admitted by the
+    # tolerance gave different answers with and without init_triples, and a failing certificate
+    X = np.array([[2.75, 0.25], [-2.25, 0.25], [1.75, -1.75], [0.25, 2.75], [0.25, -2.25]])
+    w = np.array([0.30686052888017046, 1.0202748452996913, 0.4554690585371747, 0.29888501104312426,
+                  0.5302455156208079])
+    sol = make_problem(X, np.arange(5), 2.5 * (1 - 1e-12), 2.0, w).solve(init_triples=init_triples)
+    tie = make_problem(X, np.arange(5), 2.5, 2.0, w).solve()
+    assert sol.certificate().ok and sol.value == pytest.approx(tie.value, abs=1e-12)

@@ -105,13 +105,13 @@ def test_pool_refuses_l1_big_graphs_and_big_levels():
 
 
 def test_gram_screen_rechecks_the_band_exactly():
-    """Groups placed exactly on the threshold and just inside / outside of it (relative 1e-9,
-    far below the screen's band) get the decisions of the exact-distance test."""
+    """Groups placed exactly on the threshold and just inside / outside of the boundary tolerance
+    RTOL = 1e-9 (far below the screen's band) get the decisions of the exact-distance test."""
     t = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, math.sqrt(3.0)]])           # equilateral, R = 2/sqrt(3)
     R = 2.0 / math.sqrt(3.0)
     X = np.concatenate([t + 100.0 * i for i in range(3)])
     rows = np.arange(9).reshape(3, 3)
-    for eps, want in ((R, True), (R * (1 + 1e-9), True), (R * (1 - 1e-9), False)):
+    for eps, want in ((R, True), (R * (1 + 1e-9), True), (R * (1 - 0.5e-9), True), (R * (1 - 3e-9), False)):
         assert screen_ok(X, eps)
         assert dense_l2_test(X, eps)(rows).tolist() == [want] * 3
         exact = group_test(X, eps, 2.0)(rows)

@@ -179,16 +179,17 @@ def _bounded_graph(program: GroupLP, opts: dict):
     fit, a _Budget holding the kept pairs (invert turns it into the interval Solution)."""
     from ..solvers.cliques import ConflictGraph
     from ..solvers.pair_budget import bounded_pairs, budget_pairs
+    from ..solvers.ball_groups import pair_threshold
     from ..solvers.pairs import DEFAULT_MAX_BYTES, restrict_pairs
 
     mb = opts.get("max_bytes") or DEFAULT_MAX_BYTES
     kept = budget_pairs(opts["max_memory"], program.n, program.X.shape[1], max_bytes=mb)
-    bp = bounded_pairs(program.X, program.labels, [2.0 * program.eps], program.norm, kept, max_bytes=mb,
+    bp = bounded_pairs(program.X, program.labels, [pair_threshold(program.eps)], program.norm, kept, max_bytes=mb,
                        executor=opts.get("executor"), device=opts.get("device", "cpu"),
                        progress=bool(opts.get("progress", False)))
     if bp.truncated:
         return _Budget(bp, opts["max_memory"])
-    I, J, _ = restrict_pairs(program.X, bp.I, bp.J, bp.D, 2.0 * program.eps, program.norm)
+    I, J, _ = restrict_pairs(program.X, bp.I, bp.J, bp.D, pair_threshold(program.eps), program.norm)
     return ConflictGraph(program.n, I, J, program.labels, None)
 
 
