@@ -40,7 +40,8 @@ class ProblemForm:
     learner_obj: Learner | None = field(default=None, compare=False, repr=False)
 
     def describe(self) -> str:
-        """One line naming the structure, e.g. 'agnostic + zero_one + ball(l2), label-preserving, penalised, empirical'."""
+        """One line naming the structure, e.g. 'agnostic + zero_one + ball(l2), label-preserving, penalised,
+        empirical measure with labels targets'."""
         norm = "" if self.norm is None else f"(l{norm_str(self.norm)})"
         lp = "label-preserving" if self.label_preserving else "moves labels"
         form = "constrained" if self.constrained else "penalised"

@@ -102,11 +102,15 @@ class _Build(Transformer):
 
     def lookup(self, name: _Name, kind: str) -> Any:
         types, what = KINDS[kind]
-        if name.text in self.bindings:
-            obj = self.bindings[name.text]
-        elif kind == "measure" and name.text.endswith("~") and \
-                isinstance(self.bindings.get(name.text[:-1]), EmpiricalMeasure):
-            obj = Adversary(self.bindings[name.text[:-1]], name=name.text)
+        # the name as written, then its ASCII spelling (a Greek mu reads as mu: μ̃ is mu~)
+        spellings = [name.text] + (["mu" + name.text[1:]] if name.text.startswith("\u03bc") else [])
+        bound = [t for t in spellings if t in self.bindings]
+        base = [t for t in spellings if kind == "measure" and t.endswith("~")
+                and isinstance(self.bindings.get(t[:-1]), EmpiricalMeasure)]
+        if bound:
+            obj = self.bindings[bound[0]]
+        elif base:
+            obj = Adversary(self.bindings[base[0][:-1]], name=base[0])
         else:
             hint = (f" (or bind {name.text[:-1]!r} to an EmpiricalMeasure: {name.text} is then its adversary)"
                     if kind == "measure" and name.text.endswith("~") else "")

@@ -267,3 +267,15 @@ def test_adversary_of_a_renamed_measure_round_trips():
     problem = penalised(C, mu=nu, adv=adv)
     assert str(problem) == "inf_{f} sup_{nu~} E_{nu~}[zero_one(f)] - OT_{c}(nu, nu~)"
     assert rd.parse(str(problem), f=F, nu=nu, c=C) == problem
+
+
+def test_greek_mu_with_combining_tilde_is_the_adversary_of_mu():
+    mu = rd.EmpiricalMeasure.from_arrays(np.array([[0.0], [1.0]]), [0, 1])
+    f, c = rd.Agnostic(mu.classes), rd.Ball(1.0)
+    ascii_ = rd.parse("inf_f sup_{mu~} E_{mu~}[zero_one(f)] - 2 * OT_c(mu, mu~)", f=f, mu=mu, c=c)
+    greek = rd.parse("inf_f sup_{\u03bc\u0303} E_{\u03bc\u0303}[zero_one(f)] \u2212 2 \u00b7 OT_c(mu, \u03bc\u0303)",
+                     f=f, mu=mu, c=c)
+    assert greek == ascii_ and str(greek) == str(ascii_)
+    assert rd.parse("inf_f sup_{\u03bc\u0303} E_{\u03bc\u0303}[zero_one(f)] - OT_c(\u03bc, \u03bc\u0303)",
+                    f=f, c=c, **{"\u03bc": mu}) == rd.parse("inf_f sup_{mu~} E_{mu~}[zero_one(f)] - OT_c(mu, mu~)",
+                                                             f=f, mu=mu, c=c)
