@@ -31,10 +31,12 @@ def _class_list(classes: Any) -> tuple[int, ...]:
 
 
 def _frozen(name: str, value: Any, ndim: int, dtype) -> np.ndarray:
-    """`value` itself if it is already a read-only array owning its data (from_arrays' copies),
-    else a checked read-only copy (the direct constructor never keeps a caller's array)."""
+    """`value` itself if it is already a finite read-only array owning its data (from_arrays'
+    copies), else a checked read-only copy (the direct constructor never keeps a caller's array)."""
     if (isinstance(value, np.ndarray) and not value.flags.writeable and value.base is None
             and value.dtype == dtype and value.ndim == ndim):
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            raise InvalidInput(name, "contains NaN or inf", "finite numbers")
         return value
     got = _as_array(name, value).dtype
     if name == "y" and np.dtype(dtype).kind == "i" and got.kind not in "biu":

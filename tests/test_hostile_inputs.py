@@ -41,6 +41,11 @@ def power_problem(mu):
     return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Power(p=2, tau=1.0))))
 
 
+def _read_only(a):
+    a.setflags(write=False)
+    return a
+
+
 def _shut_down():
     ex = ThreadPoolExecutor(1)
     ex.shutdown()
@@ -199,6 +204,8 @@ CASES = [
     ("string-targets", InvalidInput, "y", lambda a, t: measure(y=np.array(["0", "1", "2", "0"])), []),
     ("constructor-nan-X", InvalidInput, "X",
      lambda a, t: rd.EmpiricalMeasure(a[0], Y0.copy(), W0.copy(), (0, 1, 2)), [with_nan(X0)]),
+    ("constructor-read-only-nan-X", InvalidInput, "X",
+     lambda a, t: rd.EmpiricalMeasure(_read_only(with_nan(X0)), Y0.copy(), W0.copy(), (0, 1, 2)), []),
     ("constructor-float-labels", InvalidInput, "y",
      lambda a, t: rd.EmpiricalMeasure(X0.copy(), a[0], W0.copy(), (0, 1, 2)), [np.array([0.0, 1.5, 2.0, 0.0])]),
     ("executor-class-not-instance", InvalidInput, "executor",
