@@ -6,7 +6,6 @@ the pool, the column-form working-set loop (lp_route='full') and the explicit fu
 """
 from __future__ import annotations
 
-import itertools
 import math
 
 import numpy as np
