@@ -7,6 +7,9 @@ infinite, and distances are screened in float32 (squares overflow above ~1.8e19)
   rescale the weights, e.g. to sum 1, and multiply the answer back);
 - coordinates and eps must have magnitude <= MAX_COORD (a ball cost is scale invariant:
   divide X and eps by the same factor);
+- a power cost ||x - x'||^p / tau needs tau in [MIN_TAU, MAX_TAU]: every cost that can matter
+  (between 1e-20 and 1e20) then has its d^p inside the normal float range (X / s with tau / s^p
+  gives the same answer);
 - an array copied from user input may not exceed a byte budget (ResourceLimit, before allocating).
 
 Each check raises InvalidInput (or ResourceLimit) naming the argument and how to fix it.
@@ -22,6 +25,8 @@ from .errors import InvalidInput, ResourceLimit
 MIN_MASS = 1e-6
 MAX_MASS = 1e6
 MAX_COORD = 1e15
+MIN_TAU = 1e-250
+MAX_TAU = 1e250
 DEFAULT_MAX_ARRAY_BYTES = 1 << 34      # 16 GiB for one array copied from user input
 
 
@@ -44,6 +49,14 @@ def check_scale(X: np.ndarray, eps: float) -> None:
     if eps > MAX_COORD:
         raise InvalidInput("eps", f"{eps:.3g} exceeds {MAX_COORD:g}",
                            "eps at most the data's diameter (larger radii give the same answer)")
+
+
+def check_tau(tau: float) -> None:
+    """Refuse a power-cost scale tau whose relevant costs d^p / tau would under- or overflow."""
+    if not (MIN_TAU <= tau <= MAX_TAU):
+        raise InvalidInput("tau", f"{tau:.3g} is outside [{MIN_TAU:g}, {MAX_TAU:g}], where the costs "
+                           "||x - x'||^p / tau that matter stay inside the floating-point range",
+                           "tau in that range: X / s with tau / s^p gives the same answer")
 
 
 def check_group_lp(mu, eps: float) -> None:

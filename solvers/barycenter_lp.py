@@ -298,7 +298,7 @@ def solve_barycenter_lp(prog: BarycenterLP, backend: str = "highs", max_rounds: 
     tm["total"] = time.perf_counter() - t0
     sep = (f"exhaustive clique search over pairs with t B(u, v) < {L - 1} (t = {t:.6g}), groups up to size {L}, "
            "B(S) computed per candidate")
-    if upper < lower - 1e-7 * (1.0 + abs(lower)):
+    if upper < lower - 1e-7 * (float(prog.weights.sum()) + abs(lower)):   # relative to the mass: AT <= mass
         raise SolverFailed(f"inconsistent bounds: primal {lower!r} > certified dual {upper!r}",
                            status="inconsistent", backend=backend)
     return BarycenterLPResult(lower, max(upper, lower), res.w, gs, pts, qf, t, m, rnd, res.backend, sep, tm, res)

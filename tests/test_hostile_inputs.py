@@ -32,6 +32,16 @@ def ball_problem(mu, eps=1.0, norm=2, classes=None):
     return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Ball(eps, norm))))
 
 
+def power_problem(mu, cost=None, delta=None):
+    """The general-cost (barycenter) route: a power cost, penalised or constrained (OT_c <= delta)."""
+    f = rd.Agnostic(classes=mu.classes)
+    mt = rd.Adversary(mu)
+    c = rd.Power(2.0) if cost is None else cost
+    if delta is None:
+        return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, c)))
+    return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)), rd.OT(mu, mt, c) <= delta))
+
+
 def measure(X=None, y=None, w=None, **kw):
     return rd.EmpiricalMeasure.from_arrays(X0 if X is None else X, Y0 if y is None else y,
                                            W0 if w is None else w, **kw)
@@ -99,6 +109,24 @@ CASES = [
      lambda a, t: ball_problem(measure(w=a[0])).solve(), [np.full(4, 1e300)]),
     ("mass-too-small", InvalidInput, "weights",
      lambda a, t: ball_problem(measure(w=a[0])).solve(), [np.full(4, 1e-300)]),
+    ("power-mass-too-small", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve(), [np.full(4, 1e-10)]),
+    ("power-mass-too-small-constrained", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0]), delta=8e-11).solve(), [np.full(4, 1e-10)]),
+    ("power-mass-too-small-truncated", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve(max_group_size=2), [np.full(4, 1e-10)]),
+    ("power-mass-tiny-sinkhorn", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve("sinkhorn"), [np.full(4, 1e-300)]),
+    ("power-mass-too-large", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve(), [np.full(4, 1e10)]),
+    ("power-mass-huge-sinkhorn", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve("sinkhorn"), [np.full(4, 1e300)]),
+    ("power-coordinates-too-large", InvalidInput, "X",
+     lambda a, t: power_problem(measure(X=a[0])).solve(), [X0 * 1e200]),
+    ("power-tau-underflow", InvalidInput, "tau",
+     lambda a, t: power_problem(measure(X=a[0]), rd.Power(2.0, tau=1e-320)).solve(), [X0 * 1e-160]),
+    ("power-tau-overflow", InvalidInput, "tau",
+     lambda a, t: power_problem(measure(), rd.Power(3.0, tau=1e300)).solve("sinkhorn"), []),
     ("coordinates-too-large", InvalidInput, "X",
      lambda a, t: ball_problem(measure(X=a[0]), eps=1e200).solve(), [X0 * 1e200]),
     ("overflow-sized-X", ResourceLimit, "X",
@@ -189,6 +217,33 @@ def test_too_many_pairs_message_has_estimate():
     assert "GiB expected" in str(err.value) and "raise max_pairs" in str(err.value)
     # raising the limit gives the answer
     assert ball_problem(measure(), eps=10.0).solve(max_pairs=100).value == pytest.approx(0.5, abs=1e-9)
+
+
+def test_power_certificate_is_relative_to_the_mass():
+    """At total mass 4e-10 the LP's w may break the rows p_v = 1e-10 within HiGHS' absolute
+    feasibility tolerance (value 1e-10, truth 6.67e-11): the certificate must not pass it (its gap
+    tolerance is tol * mass), while the front end refuses the mass before solving. The same data
+    at mass 1 and 1e-6 is certified with the same relative value."""
+    from robustdsl.ir.barycenter_program import BarycenterLP, TransportCost
+    from robustdsl.solvers.barycenter_lp import solve_barycenter_lp
+    from robustdsl.solvers.barycenter_saddle import certify
+    vals = {}
+    for m in (4e-10, 1e-6, 1.0):
+        prog = BarycenterLP(X0, Y0, np.full(4, m / 4), 3, TransportCost(2.0, 1.0, 2.0))
+        res = solve_barycenter_lp(prog, "highs")
+        cert = certify(prog, res)
+        assert cert["lower"] <= m / 6 * (1 + 1e-12) and cert["upper"] >= m / 6 * (1 - 1e-12)
+        vals[m] = (cert["ok"], res.lower / m)
+    assert vals[4e-10][0] is False
+    assert vals[1e-6][0] and vals[1.0][0]
+    assert vals[1e-6][1] == pytest.approx(1 / 6, rel=1e-9) and vals[1.0][1] == pytest.approx(1 / 6, rel=1e-9)
+    # the front end, every back end: the mass guard of the ball route
+    for backend in ("highs", "sinkhorn"):
+        with pytest.raises(InvalidInput, match="total mass 4e-10") as err:
+            power_problem(measure(w=np.full(4, 1e-10))).solve(backend)
+        assert err.value.argument == "weights"
+    sol = power_problem(measure(w=np.full(4, 2.5e-7))).solve()
+    assert sol.status == "optimal" and sol.value == pytest.approx(1e-6 / 6, rel=1e-9) and sol.certificate().ok
 
 
 # ------------------------------------------------------------------ command line
