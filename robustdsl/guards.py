@@ -9,7 +9,9 @@ infinite, and distances are screened in float32 (squares overflow above ~1.8e19)
   divide X and eps by the same factor);
 - a power cost ||x - x'||^p / tau needs tau in [MIN_TAU, MAX_TAU]: every cost that can matter
   (between 1e-20 and 1e20) then has its d^p inside the normal float range (X / s with tau / s^p
-  gives the same answer);
+  gives the same answer); and the costs between the data points, D^p / tau with D the diameter
+  (and their slopes p D^(p-1) / tau), at most MAX_COST, below which the certified dual bounds
+  (which square such numbers) cannot overflow;
 - an array copied from user input may not exceed a byte budget (ResourceLimit, before allocating).
 
 Each check raises InvalidInput (or ResourceLimit) naming the argument and how to fix it.
@@ -27,6 +29,7 @@ MAX_MASS = 1e6
 MAX_COORD = 1e15
 MIN_TAU = 1e-250
 MAX_TAU = 1e250
+MAX_COST = 1e100
 DEFAULT_MAX_ARRAY_BYTES = 1 << 34      # 16 GiB for one array copied from user input
 
 
@@ -57,6 +60,27 @@ def check_tau(tau: float) -> None:
         raise InvalidInput("tau", f"{tau:.3g} is outside [{MIN_TAU:g}, {MAX_TAU:g}], where the costs "
                            "||x - x'||^p / tau that matter stay inside the floating-point range",
                            "tau in that range: X / s with tau / s^p gives the same answer")
+
+
+def check_cost_range(X: np.ndarray, p: float, tau: float, norm: float) -> None:
+    """Refuse a power cost whose values between the data points exceed MAX_COST.
+
+    D = the diagonal of the bounding box of X in the cost norm (>= the diameter); the largest
+    cost is at most D^p / tau and the largest dual (slope) p D^(p-1) / tau; computed in logs."""
+    if X.size == 0:
+        return
+    span = X.max(0) - X.min(0)
+    D = float(np.sqrt(np.sum(span * span)) if norm == 2 else (span.max() if math.isinf(norm) else span.sum()))
+    log_cost = -math.inf if D == 0 else p * math.log10(D) - math.log10(tau)
+    log_slope = (math.log10(p) - math.log10(tau) if p == 1 else
+                 (-math.inf if D == 0 else math.log10(p) + (p - 1) * math.log10(D) - math.log10(tau)))
+    worst = max(log_cost, log_slope)
+    if worst > math.log10(MAX_COST):
+        raise InvalidInput("tau", f"the costs ||x - x'||^p / tau between the data points reach about 1e{worst:.0f} "
+                           f"(diameter {D:.3g}, p = {p:g}, tau = {tau:.3g}), above {MAX_COST:g}, where the "
+                           "certified bounds overflow",
+                           f"tau >= diameter^p / {MAX_COST:g} (and >= p diameter^(p-1) / {MAX_COST:g}), or a smaller "
+                           "p (rescaling X and tau together does not change these costs)")
 
 
 def check_group_lp(mu, eps: float) -> None:

@@ -127,6 +127,12 @@ CASES = [
      lambda a, t: power_problem(measure(X=a[0]), rd.Power(2.0, tau=1e-320)).solve(), [X0 * 1e-160]),
     ("power-tau-overflow", InvalidInput, "tau",
      lambda a, t: power_problem(measure(), rd.Power(3.0, tau=1e300)).solve("sinkhorn"), []),
+    ("power-p-above-range", InvalidInput, "p", lambda a, t: rd.Power(p=50), []),
+    ("power-p-huge", InvalidInput, "p", lambda a, t: rd.Power(p=1e300), []),
+    ("power-costs-overflow", InvalidInput, "tau",
+     lambda a, t: power_problem(measure(X=a[0]), rd.Power(30.0)).solve("sinkhorn"), [X0 * 1e10]),
+    ("power-budget-row-too-large", InvalidInput, "tau",
+     lambda a, t: power_problem(measure(X=a[0]), rd.Power(10.0), delta=0.05).solve(), [X0 * 100.0]),
     ("coordinates-too-large", InvalidInput, "X",
      lambda a, t: ball_problem(measure(X=a[0]), eps=1e200).solve(), [X0 * 1e200]),
     ("overflow-sized-X", ResourceLimit, "X",
@@ -244,6 +250,26 @@ def test_power_certificate_is_relative_to_the_mass():
         assert err.value.argument == "weights"
     sol = power_problem(measure(w=np.full(4, 2.5e-7))).solve()
     assert sol.status == "optimal" and sol.value == pytest.approx(1e-6 / 6, rel=1e-9) and sol.certificate().ok
+
+
+@pytest.mark.parametrize("p", [1, 1.5, 2, 3, 5, 10, 20, 30])
+def test_power_exponent_range(p):
+    """Inside 1 <= p <= 30 the route is exact on the audit's data (a far point at (3, 3)) for the
+    LP and Sinkhorn back ends, and again on the same problem written 100 times larger (tau * 100^p);
+    the default back end used to fail from p = 20 ('Clarabel failed' / 'infeasible')."""
+    from _barycenter_ref import brute_force_value
+    from robustdsl.ir.barycenter_program import TransportCost
+    ref = brute_force_value(X0, Y0, W0, TransportCost(p, 1.0, 2), 3)
+    for scale in (1.0, 100.0):
+        mu = measure(X=X0 * scale)
+        cost = rd.Power(p, tau=scale ** p)
+        sol = power_problem(mu, cost).solve()
+        assert sol.status == "optimal" and sol.value == pytest.approx(ref, abs=1e-8)
+        sk = power_problem(mu, cost).solve("sinkhorn")
+        assert sk.lower - 1e-9 <= ref <= sk.upper + 1e-9
+    with pytest.raises(InvalidInput, match=r"1 <= p <= 30") as err:
+        rd.Power(p=30.5)
+    assert err.value.argument == "p"
 
 
 # ------------------------------------------------------------------ command line

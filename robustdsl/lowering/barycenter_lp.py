@@ -118,6 +118,8 @@ class BarycenterLPRule(LoweringRule):
         tc = transport_cost(self._cost(form))  # type: ignore[arg-type]
         guards.check_mass(mu.weights)            # every back end (LP and Sinkhorn) is built on this
         guards.check_scale(mu.X, tc.eps if tc.eps is not None else 0.0)   # (tau: in transport_cost)
+        if tc.has_power:
+            guards.check_cost_range(mu.X, tc.p, tc.tau, tc.norm)
         prog = BarycenterLP(mu.X, labels, mu.weights, len(classes), tc, form.delta, L)
         return prog, {"mu": mu, "classes": classes, "cost": tc}
 
