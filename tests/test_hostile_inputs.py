@@ -12,8 +12,10 @@ import struct
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import robustdsl as rd
+from robustdsl.costs_expr import ExprCost, norm
 from robustdsl.cli import main
 from robustdsl.data import loaders
 from robustdsl.errors import (BackendUnavailable, DataFormatError, InvalidInput, ParseError,
@@ -23,6 +25,15 @@ from robustdsl.solvers import lp_backends
 X0 = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [3.0, 3.0]])
 Y0 = np.array([0, 1, 2, 0])
 W0 = np.array([0.25, 0.25, 0.25, 0.25])
+SX, SXT = sp.symbols("x xt")
+SA, SC = sp.symbols("a c")
+
+
+def radius_ball(eps):
+    """Piecewise((0, norm(x - xt, 2) <= eps), (oo, True)) built unevaluated (sympy itself refuses
+    nan or I in an evaluated comparison; ExprCost re-evaluates it)."""
+    cond = sp.Le(norm(SX - SXT, 2), eps, evaluate=False)
+    return sp.Piecewise((0, cond), (sp.oo, True), evaluate=False)
 SPEC = "inf_f sup_{mu~} E_{mu~}[zero_one(f)] - OT_c(mu, mu~)"
 
 
@@ -133,6 +144,16 @@ CASES = [
      lambda a, t: power_problem(measure(X=a[0]), rd.Power(30.0)).solve("sinkhorn"), [X0 * 1e10]),
     ("power-budget-row-too-large", InvalidInput, "tau",
      lambda a, t: power_problem(measure(X=a[0]), rd.Power(10.0), delta=0.05).solve(), [X0 * 100.0]),
+    ("expr-none", InvalidInput, "expr", lambda a, t: ExprCost(None, SX, SXT), []),
+    ("expr-radius-nan", InvalidInput, "expr", lambda a, t: ExprCost(radius_ball(sp.nan), SX, SXT), []),
+    ("expr-radius-imaginary", InvalidInput, "expr", lambda a, t: ExprCost(radius_ball(sp.I), SX, SXT), []),
+    ("expr-coordinates-vs-symbol", InvalidInput, "x_tilde",
+     lambda a, t: ExprCost((SA - SC) ** 2, [SA], SXT), []),
+    ("expr-same-symbols", InvalidInput, "x_tilde",
+     lambda a, t: ExprCost(norm(SX - SX, 2) ** 2, SX, SX), []),
+    ("expr-constant-cost", InvalidInput, "expr", lambda a, t: ExprCost(sp.Integer(3), SX, SXT), []),
+    ("expr-exponent-above-range", InvalidInput, "expr",
+     lambda a, t: ExprCost(norm(SX - SXT, 2) ** 50, SX, SXT), []),
     ("coordinates-too-large", InvalidInput, "X",
      lambda a, t: ball_problem(measure(X=a[0]), eps=1e200).solve(), [X0 * 1e200]),
     ("overflow-sized-X", ResourceLimit, "X",
