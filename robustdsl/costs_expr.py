@@ -14,7 +14,9 @@ Two conventions for the vectors x and x~:
    2 e_1 and the identity E == a * ||z||^r is then PROVED symbolically (sympy simplification to 0
    with real z), never guessed.
 
-Anything else raises UnsupportedProblem at construction, naming what was not recognised.
+Anything else raises UnsupportedProblem at construction, naming what was not recognised;
+malformed arguments (not an expression, x and x~ not distinct symbols, a cost that does not
+depend on them, a radius that is not a real number) raise InvalidInput.
 """
 from __future__ import annotations
 
@@ -42,6 +44,20 @@ def _positive_number(e: Any, what: str) -> float:
     return v
 
 
+def _kind(v: Any) -> str:
+    if isinstance(v, (list, tuple, sympy.MatrixBase)):
+        return f"a sequence of {len(v)} coordinates"
+    return f"{type(v).__name__} {v!r}"
+
+
+def _power(expr: Any, r: float, a: float, norm_p: float) -> Power:
+    """Power(r, 1 / a, norm_p), its refusals (exponent above MAX_POWER, ...) naming the expression."""
+    try:
+        return Power(p=r, tau=1.0 / a, norm=norm_p)
+    except InvalidInput as exc:
+        raise InvalidInput("expr", f"{expr}: the power's {exc.argument} {exc.problem}", exc.accepted) from None
+
+
 def _coord_norm(z: Sequence[sympy.Symbol], p: float) -> sympy.Expr:
     if p == 2:
         return sympy.sqrt(sum(zi ** 2 for zi in z))
@@ -64,16 +80,39 @@ class ExprCost(Cost):
             e = sympy.sympify(self.expr)
         except (sympy.SympifyError, TypeError) as exc:
             raise InvalidInput("expr", f"cannot be read as a sympy expression ({exc})") from None
+        if not isinstance(e, sympy.Expr):
+            raise InvalidInput("expr", f"expected a sympy expression in x and x_tilde, got {type(self.expr).__name__} "
+                               f"{self.expr!r}", "an expression such as norm(x - xt, 2)**2")
         object.__setattr__(self, "expr", e)
         object.__setattr__(self, "_detected", self._detect())
 
     # ------------------------------------------------------------------ detection
     def _detect(self) -> Cost:
-        if isinstance(self.x, (list, tuple, sympy.MatrixBase)) or isinstance(self.x_tilde, (list, tuple)):
-            return self._detect_coordinates()
-        if not isinstance(self.x, sympy.Symbol) or not isinstance(self.x_tilde, sympy.Symbol):
-            raise InvalidInput("x", "x and x_tilde must both be sympy Symbols or both sequences of Symbols")
-        return self._detect_vector()
+        both = "both sympy Symbols (vector form) or both sequences of distinct Symbols of one length"
+        seq_x, seq_xt = (isinstance(v, (list, tuple, sympy.MatrixBase)) for v in (self.x, self.x_tilde))
+        if seq_x != seq_xt:
+            bad = "x_tilde" if seq_x else "x"
+            raise InvalidInput(bad, f"x is {_kind(self.x)} but x_tilde is {_kind(self.x_tilde)}", both)
+        if seq_x:
+            xs, xts = list(self.x), list(self.x_tilde)
+            if len(xs) != len(xts) or not xs:
+                raise InvalidInput("x_tilde", f"has {len(xts)} coordinates, x has {len(xs)}", "equal lengths >= 1")
+        else:
+            if not isinstance(self.x, sympy.Symbol) or not isinstance(self.x_tilde, sympy.Symbol):
+                raise InvalidInput("x", "x and x_tilde must both be sympy Symbols or both sequences of Symbols")
+            xs, xts = [self.x], [self.x_tilde]
+        for name, group in (("x", xs), ("x_tilde", xts)):
+            odd = [v for v in group if not isinstance(v, sympy.Symbol)]
+            if odd:
+                raise InvalidInput(name, f"coordinate {odd[0]!r} is not a sympy Symbol", both)
+        syms = xs + xts
+        if len(set(syms)) != len(syms):
+            raise InvalidInput("x_tilde", f"repeats a symbol of x ({self.x} and {self.x_tilde}): the cost of a "
+                               "displacement needs the point and its copy as distinct symbols", both)
+        if not self.expr.free_symbols & set(syms):
+            raise InvalidInput("expr", f"{self.expr} does not depend on x or x_tilde (a constant is no transport cost)",
+                               "a cost of the displacement, e.g. norm(x - xt, 2)**2")
+        return self._detect_coordinates() if seq_x else self._detect_vector()
 
     def _detect_vector(self) -> Cost:
         e, x, xt = self.expr, self.x, self.x_tilde
@@ -94,7 +133,15 @@ class ExprCost(Cost):
             p = _NORMS[call.args[1]]
             s = svars.setdefault(p, sympy.Symbol(f"s_{call.args[1]}", nonnegative=True))
             subs[call] = s
-        e = e.xreplace(subs)
+        for rel in e.atoms(sympy.core.relational.Relational):
+            for side in (rel.lhs, rel.rhs):
+                if side.is_number and side.is_extended_real is not True:
+                    raise InvalidInput("expr", f"the condition {rel} compares with {side}, not a real number",
+                                       "a ball Piecewise((0, norm(x - xt, p) <= eps), (oo, True)) with a real eps >= 0")
+        try:
+            e = e.xreplace(subs)
+        except (TypeError, ValueError) as exc:   # sympy re-evaluates every condition
+            raise InvalidInput("expr", f"cannot be evaluated with norm(x - xt, p) >= 0 ({exc})") from None
         if e.free_symbols & {x, xt}:
             raise UnsupportedProblem(f"ExprCost: {self.expr} uses x or xt outside norm(x - xt, p)")
         terms = [self._term(t, svars) for t in sympy.Add.make_args(sympy.expand(e, deep=False))]
@@ -117,7 +164,7 @@ class ExprCost(Cost):
         a = _positive_number(coeff, "coefficient")
         if r < 1:
             raise UnsupportedProblem(f"ExprCost: exponent {r} < 1 is not a convex power")
-        return Power(p=r, tau=1.0 / a, norm=p)
+        return _power(self.expr, r, a, p)
 
     def _ball(self, t: sympy.Piecewise, s: sympy.Symbol, p: float) -> Ball:
         pieces = t.args
@@ -133,9 +180,7 @@ class ExprCost(Cost):
         return Ball(float(eps), p)
 
     def _detect_coordinates(self) -> Cost:
-        x, xt = list(self.x), list(self.x_tilde)
-        if len(x) != len(xt) or not x:
-            raise InvalidInput("x_tilde", f"has {len(xt)} coordinates, x has {len(x)}", "equal lengths >= 1")
+        x, xt = list(self.x), list(self.x_tilde)      # (equal lengths >= 1: checked in _detect)
         z = [sympy.Symbol(f"z{i}", real=True) for i in range(len(x))]
         e = sympy.expand(self.expr.subs({xi: xti + zi for xi, xti, zi in zip(x, xt, z)}, simultaneous=True))
         if e.free_symbols - set(z):
@@ -151,7 +196,7 @@ class ExprCost(Cost):
         for pn, p in ((2, 2.0), (1, 1.0), (sympy.oo, math.inf)):
             cand = sympy.nsimplify(at1) * _coord_norm(z, p) ** r
             if sympy.simplify(e - cand) == 0:
-                return Power(p=float(r), tau=1.0 / a, norm=p)
+                return _power(self.expr, float(r), a, p)
         raise UnsupportedProblem(f"ExprCost: {self.expr} is not a * ||x - x~||^r in the 1, 2 or oo norm "
                                  "(no generic barycenter is offered for other costs)")
 

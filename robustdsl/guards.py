@@ -7,9 +7,14 @@ infinite, and distances are screened in float32 (squares overflow above ~1.8e19)
   rescale the weights, e.g. to sum 1, and multiply the answer back);
 - coordinates and eps must have magnitude <= MAX_COORD, and (unless 0) >= MIN_COORD (a ball
   cost is scale invariant: divide or multiply X and eps by the same factor);
-- an array copied from user input may not exceed a byte budget (ResourceLimit, before allocating);
 - a mean-field learner's bounds a_max, b_max must be <= MAX_COORD (the Nash-gap QP squares
-  a_max * b_max * |x|, which overflows float64 from about 1e154 on).
+  a_max * b_max * |x|, which overflows float64 from about 1e154 on);
+- a power cost ||x - x'||^p / tau needs tau in [MIN_TAU, MAX_TAU]: every cost that can matter
+  (between 1e-20 and 1e20) then has its d^p inside the normal float range (X / s with tau / s^p
+  gives the same answer); and the costs between the data points, D^p / tau with D the diameter
+  (and their slopes p D^(p-1) / tau), at most MAX_COST, below which the certified dual bounds
+  (which square such numbers) cannot overflow;
+- an array copied from user input may not exceed a byte budget (ResourceLimit, before allocating).
 
 Each check raises InvalidInput (or ResourceLimit) naming the argument and how to fix it.
 """
@@ -26,6 +31,9 @@ MIN_MASS = 1e-6
 MAX_MASS = 1e6
 MAX_COORD = 1e15
 MIN_COORD = 1e-30
+MIN_TAU = 1e-250
+MAX_TAU = 1e250
+MAX_COST = 1e100
 DEFAULT_MAX_ARRAY_BYTES = 1 << 34      # 16 GiB for one array copied from user input
 
 
@@ -63,6 +71,35 @@ def check_theta_bound(name: str, value: float) -> float:
         raise InvalidInput(name, f"{value:.3g} exceeds {MAX_COORD:g}: the Nash-gap program squares "
                            "a_max * b_max * |x| and would overflow float64", f"0 < {name} <= {MAX_COORD:g}")
     return value
+
+
+def check_tau(tau: float) -> None:
+    """Refuse a power-cost scale tau whose relevant costs d^p / tau would under- or overflow."""
+    if not (MIN_TAU <= tau <= MAX_TAU):
+        raise InvalidInput("tau", f"{tau:.3g} is outside [{MIN_TAU:g}, {MAX_TAU:g}], where the costs "
+                           "||x - x'||^p / tau that matter stay inside the floating-point range",
+                           "tau in that range: X / s with tau / s^p gives the same answer")
+
+
+def check_cost_range(X: np.ndarray, p: float, tau: float, norm: float) -> None:
+    """Refuse a power cost whose values between the data points exceed MAX_COST.
+
+    D = the diagonal of the bounding box of X in the cost norm (>= the diameter); the largest
+    cost is at most D^p / tau and the largest dual (slope) p D^(p-1) / tau; computed in logs."""
+    if X.size == 0:
+        return
+    span = X.max(0) - X.min(0)
+    D = float(np.sqrt(np.sum(span * span)) if norm == 2 else (span.max() if math.isinf(norm) else span.sum()))
+    log_cost = -math.inf if D == 0 else p * math.log10(D) - math.log10(tau)
+    log_slope = (math.log10(p) - math.log10(tau) if p == 1 else
+                 (-math.inf if D == 0 else math.log10(p) + (p - 1) * math.log10(D) - math.log10(tau)))
+    worst = max(log_cost, log_slope)
+    if worst > math.log10(MAX_COST):
+        raise InvalidInput("tau", f"the costs ||x - x'||^p / tau between the data points reach about 1e{worst:.0f} "
+                           f"(diameter {D:.3g}, p = {p:g}, tau = {tau:.3g}), above {MAX_COST:g}, where the "
+                           "certified bounds overflow",
+                           f"tau >= diameter^p / {MAX_COST:g} (and >= p diameter^(p-1) / {MAX_COST:g}), or a smaller "
+                           "p (rescaling X and tau together does not change these costs)")
 
 
 def check_group_lp(mu, eps: float) -> None:

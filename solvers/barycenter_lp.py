@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from robustdsl.errors import SolverFailed
+from robustdsl.errors import InvalidInput, SolverFailed
 from robustdsl.ir.barycenter_program import BarycenterLP, TransportCost
 from robustdsl.ir.group_lp import GroupSet, LPData, LPResult
 
@@ -32,6 +32,7 @@ from .cliques import ConflictGraph, extend
 from .pairs import conflict_pairs, exact_dist
 
 VIOLATION_TOL = 1e-9
+MAX_BUDGET_COST = 1e15   # HiGHS' large_matrix_value: a larger coefficient is a model error (every LP back end)
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,19 @@ def _as_groupset(parts: list[Groups]) -> tuple[GroupSet, np.ndarray]:
     return gs, pts
 
 
+def _check_budget_row(cost: np.ndarray) -> None:
+    """Refuse a budget row the LP solvers cannot hold (they failed with 'Empty', 'Model error',
+    'unbounded' or a raw ValueError from CVXPY)."""
+    fin = cost[np.isfinite(cost)]
+    big = float(fin.max()) if fin.size else 0.0
+    if big > MAX_BUDGET_COST:
+        raise InvalidInput("tau", f"the constrained form's budget row needs a group of transport cost {big:.3g}, "
+                           f"beyond the LP solvers' coefficient limit {MAX_BUDGET_COST:g} (the costs "
+                           "||x - x'||^p / tau between the data points reach that size)",
+                           f"a larger tau or a smaller p, so that costs between data points stay below "
+                           f"{MAX_BUDGET_COST:g} (or the penalised form, which has no budget row)")
+
+
 def solve_barycenter_lp(prog: BarycenterLP, backend: str = "highs", max_rounds: int = 200,
                         progress: bool = False) -> BarycenterLPResult:
     """Cutting planes to the exact value (see the module docstring); raises SolverFailed if the
@@ -267,6 +281,8 @@ def solve_barycenter_lp(prog: BarycenterLP, backend: str = "highs", max_rounds: 
         bar = tqdm(total=max_rounds, desc="cutting planes", leave=False)
     for rnd in range(1, max_rounds + 1):
         gs, pts = _as_groupset(work)
+        if prog.budget is not None:
+            _check_budget_row(gs.cost)
         data = LPData(prog.weights, gs, prog.budget)
         t1 = time.perf_counter()
         res = solve_lp(backend, data)
@@ -298,7 +314,7 @@ def solve_barycenter_lp(prog: BarycenterLP, backend: str = "highs", max_rounds: 
     tm["total"] = time.perf_counter() - t0
     sep = (f"exhaustive clique search over pairs with t B(u, v) < {L - 1} (t = {t:.6g}), groups up to size {L}, "
            "B(S) computed per candidate")
-    if upper < lower - 1e-7 * (1.0 + abs(lower)):
+    if upper < lower - 1e-7 * (float(prog.weights.sum()) + abs(lower)):   # relative to the mass: AT <= mass
         raise SolverFailed(f"inconsistent bounds: primal {lower!r} > certified dual {upper!r}",
                            status="inconsistent", backend=backend)
     return BarycenterLPResult(lower, max(upper, lower), res.w, gs, pts, qf, t, m, rnd, res.backend, sep, tm, res)

@@ -157,7 +157,13 @@ def max_group_excess(prog: BarycenterLP, q: np.ndarray, t: float,
 
 
 def certify(prog: BarycenterLP, res: BarycenterLPResult, tol: float = 1e-8) -> dict:
-    """Both sides recomputed; returns lower, upper, gap and the checks (see module docstring)."""
+    """Both sides recomputed; returns lower, upper, gap and the checks (see module docstring).
+
+    `tol` is relative to the total mass m = sum_v p_v (0 <= AT <= m and AT scales with m): ok needs
+    gap <= tol m and the reported value res.lower <= upper + tol m.  (An absolute tolerance passed
+    any answer once m < tol: at m = 4e-10 an LP value 1e-10 whose w broke the rows p_v within
+    the solver's feasibility tolerance was certified against the true 6.67e-11.)
+    """
     att = build_attack(prog, res)
     risk = best_response_risk(att, prog.n_classes)
     lower = risk if prog.budget is not None else risk - att.plan_cost
@@ -168,9 +174,12 @@ def certify(prog: BarycenterLP, res: BarycenterLPResult, tol: float = 1e-8) -> d
     upper = float(prog.weights @ (1.0 - res.q) + (prog.budget * res.t if prog.budget is not None else 0.0))
     feasible = excess <= 1e-12
     gap = upper - lower
+    mass = float(prog.weights.sum())
     checks = {"attack_plan_cost": att.plan_cost, "attack_scale": att.scale, "attack_risk": risk,
               "budget_respected": prog.budget is None or att.plan_cost <= prog.budget * (1 + 1e-12),
               "classifier_max_excess": excess, "classifier_side": method,
-              "classifier_mass_at_attack_barycenters": at_points, "dual_feasible": bool(feasible)}
-    ok = bool(feasible and checks["budget_respected"] and gap <= tol and lower <= upper + 1e-12)
+              "classifier_mass_at_attack_barycenters": at_points, "dual_feasible": bool(feasible),
+              "mass": mass, "reported_value_below_upper": bool(res.lower <= upper + tol * mass)}
+    ok = bool(feasible and checks["budget_respected"] and gap <= tol * mass and lower <= upper + 1e-12 * mass
+              and checks["reported_value_below_upper"])
     return {"ok": ok, "lower": float(lower), "upper": upper, "gap": float(gap), "checks": checks}

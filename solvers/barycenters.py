@@ -11,7 +11,9 @@ Closed forms (lower == upper): |S| = 2 (midpoint, B = 2^(1-p) d^p / tau in any n
 squared l2 (the mean), l1 with p = 1 (coordinate-wise median).  l2 with p = 1: the geometric
 median (vertex test, then Weiszfeld until upper - lower <= tol (1 + upper)).  Everything else
 (other p or norms, ball + power): a convex program through cvxpy (Clarabel) with the same
-dual bound.  Pure ball costs: B is 0 iff the minimum enclosing ball has radius <= eps.
+dual bound, each group solved in its own centre and length scale (so the program does not depend
+on the units of X and tau, and a far group's large cost does not swamp a near group's precision).
+Pure ball costs: B is 0 iff the minimum enclosing ball has radius <= eps.
 """
 from __future__ import annotations
 
@@ -171,18 +173,30 @@ def geometric_median(Xg: np.ndarray, cost: TransportCost, tol: float = TOL,
 
 def _cvxpy_solve(Xg: np.ndarray, cost: TransportCost, shrink: float = 0.0):
     """All groups in one separable convex program min sum_j phi(||z_j||), z_j = x_j - y
-    [, ||z_j||_ball <= eps (1 - shrink)]; returns (Y, ball duals, duals of z_j = x_j - y)."""
+    [, ||z_j||_ball <= eps (1 - shrink)]; returns (Y, ball duals, duals of z_j = x_j - y).
+
+    Group g is solved in the units x' = (x - c_g) / ell_g (c_g its mean, ell_g its largest distance
+    from it) with objective sum_j ||z'_j||^p = (tau / ell_g^p) x its cost: the same minimiser, an
+    objective of order 1 for every group whatever the scale of X and tau (solved in raw units,
+    Clarabel lost precision or failed once ||z||^p left ~[1e-6, 1e6], e.g. p = 3 at coordinates
+    1e3, p >= 5 at 1e-2, p = 20 on points 3 apart); duals are mapped back below."""
     import cvxpy as cp
     m, k, d = Xg.shape
+    # each group centred at its mean and measured in its own length scale ell (the largest distance
+    # of a member from the mean): the minimiser is unchanged, every group's objective is of order 1
+    C = Xg.mean(1)
+    ell = norm_rows(Xg - C[:, None, :], cost.norm).max(1)
+    ell = np.where(ell > 0, ell, 1.0)
+    Xn = (Xg - C[:, None, :]) / ell[:, None, None]
     Y = cp.Variable((m, d))
     Zs = [cp.Variable((m, d)) for _ in range(k)]
-    eqs = [Zs[j] == Xg[:, j, :] - Y for j in range(k)]
+    eqs = [Zs[j] == Xn[:, j, :] - Y for j in range(k)]
     terms, balls = [], []
     for j in range(k):
         nj = cp.norm(Zs[j], cost.norm, axis=1)
-        terms.append(cp.sum(nj if cost.p == 1 else cp.power(nj, cost.p)) / cost.tau)
+        terms.append(cp.sum(nj if cost.p == 1 else cp.power(nj, cost.p)))
         if cost.has_ball:
-            balls.append(cp.norm(Zs[j], cost.ball_norm, axis=1) <= cost.eps * (1.0 - shrink))
+            balls.append(cp.norm(Zs[j], cost.ball_norm, axis=1) <= cost.eps * (1.0 - shrink) / ell)
     prob = cp.Problem(cp.Minimize(cp.sum(terms)), eqs + balls)
     try:
         with warnings.catch_warnings():  # 'inaccurate' is fine: the interval is certified below
@@ -194,11 +208,14 @@ def _cvxpy_solve(Xg: np.ndarray, cost: TransportCost, shrink: float = 0.0):
     if prob.status not in ("optimal", "optimal_inaccurate") or Y.value is None:
         raise SolverFailed(f"cvxpy barycenter program ended with status {prob.status}",
                            status=prob.status, backend="cvxpy")
-    U = np.stack([np.asarray(e.dual_value, dtype=float).reshape(m, d) for e in eqs], 1)
+    # back to the original units: the objective of group g was scaled by tau / ell^p, lengths by 1 / ell
+    back = ell ** (cost.p - 1.0) / cost.tau
+    U = np.stack([np.asarray(e.dual_value, dtype=float).reshape(m, d) for e in eqs], 1) * back[:, None, None]
     lam = None
     if balls:
         lam = np.stack([np.maximum(np.asarray(c.dual_value, dtype=float).reshape(m), 0.0) for c in balls], 1)
-    return np.asarray(Y.value, dtype=float), lam, U
+        lam = lam * back[:, None]
+    return C + ell[:, None] * np.asarray(Y.value, dtype=float), lam, U
 
 
 def convex_barycenter(Xg: np.ndarray, cost: TransportCost) -> Barycenters:
@@ -220,8 +237,8 @@ def convex_barycenter(Xg: np.ndarray, cost: TransportCost) -> Barycenters:
         if cost.has_ball:
             Yt = _into_balls(Xt, Yt, cost, r_hi[todo], centre[todo])
         up[todo] = group_cost_at(Xt, Yt, cost)
-        lo[todo] = np.minimum(np.maximum(dual_lower_bound(Xt, Yt, cost, lam),
-                                         dual_lower_bound(Xt, Yt, cost, lam, U)), up[todo])
+        lo_t = np.fmax(dual_lower_bound(Xt, Yt, cost, lam), dual_lower_bound(Xt, Yt, cost, lam, U))
+        lo[todo] = np.minimum(np.where(np.isnan(lo_t), 0.0, lo_t), up[todo])   # (B >= 0 always holds)
         Y[todo] = Yt
     return Barycenters(up, lo, Y, "convex program (cvxpy/Clarabel) + dual bound")
 

@@ -105,3 +105,38 @@ def test_enclosing_ball_exact_cases():
     assert up[0] == pytest.approx(2.0) and np.allclose(c[0], [2.0, 0.0])
     lo, up, c = enclosing_radius(obtuse, math.inf)
     assert up[0] == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("p,norm,eps", [(3, 2, None), (10, 2, None), (30, 2, None), (5, 1, None),
+                                        (10, math.inf, None), (3, 2, 1.5)])
+def test_convex_route_is_scale_invariant(p, norm, eps):
+    """B(s S) for the cost ||.||^p / (tau s^p) (and radius s eps) equals B(S): the convex program
+    is solved in each group's own centre and length scale, so Clarabel sees the same problem at
+    every scale; groups of very different cost in one batch keep their own precision. (Solved in
+    raw units, p = 3 at s = 1e3 or 1e-3 lost 1e-4 of the value, p >= 5 failed outright.)"""
+    rng = np.random.default_rng(7)
+    Xg = rng.uniform(0.0, 1.0, size=(6, 3, 2))
+    Xg[0] *= 4.0                                   # one far group: a cost ~4^p times the others
+    tau = 0.3 ** p
+    ref = None
+    for s in (1.0, 1e-3, 1e3):
+        cost = TransportCost(p, tau * s ** p, norm, eps=None if eps is None else eps * 0.5 * s)
+        res = barycenters(Xg * s, cost)
+        fin = np.isfinite(res.upper)
+        assert fin[1:].all()
+        up, lo = res.upper[fin], res.lower[fin]
+        assert np.all(lo <= up) and np.all(up - lo <= 1e-7 * up + 1e-12), (s, up, lo)
+        if ref is None:
+            ref = res.upper
+        else:
+            np.testing.assert_allclose(res.upper, ref, rtol=1e-7)
+
+
+def test_steep_power_on_spread_data():
+    """The audit's X0 with Power(p) for p up to 30 (K = 3): every triple's interval closes, where
+    the raw-unit program gave B in [2.2e-3, 2.4e-3] at p = 20 and failed for p >= 25."""
+    X0 = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [3.0, 3.0]])
+    for p in (10, 20, 30):
+        res = barycenters(X0[[[0, 1, 2], [3, 1, 2]]], TransportCost(p, 1.0, 2))
+        assert np.all(res.upper - res.lower <= 1e-9 * res.upper), (p, res.lower, res.upper)
+        assert res.upper[0] == pytest.approx(generic_barycenter(X0[:3], TransportCost(p, 1.0, 2)), rel=1e-6)

@@ -61,6 +61,35 @@ def test_malformed_variables():
     assert ei.value.argument == "x_tilde"
 
 
+@pytest.mark.parametrize("expr,vars_,argument", [
+    (None, (x, xt), "expr"),                                        # was AttributeError
+    ({1: 2}, (x, xt), "expr"),                                      # was AttributeError
+    (x < xt, (x, xt), "expr"),
+    ((a[0] - b[0]) ** 2, ([a[0]], xt), "x_tilde"),                  # was TypeError: 'Symbol' object is not iterable
+    ((a[0] - b[0]) ** 2, (x, [b[0]]), "x"),
+    (norm(x - x, 2) ** 2, (x, x), "x_tilde"),                       # was read as Power(2)
+    ((a[0] - a[1]) ** 2, ([a[0], a[1]], [a[1], a[0]]), "x_tilde"),
+    ((a[0] - b[0]) ** 2, ([a[0] + 1], [b[0]]), "x"),
+    (sp.Integer(0), (x, xt), "expr"),                               # a cost that does not depend on x, xt
+    (sp.Integer(0), (a, b), "expr"),
+    (norm(x - xt, 2) ** 31, (x, xt), "expr"),                       # exponent above rd.costs.MAX_POWER
+])
+def test_malformed_expression_costs_name_the_argument(expr, vars_, argument):
+    with pytest.raises(InvalidInput) as ei:
+        ExprCost(expr, *vars_)
+    assert ei.value.argument == argument
+
+
+@pytest.mark.parametrize("radius", [sp.nan, sp.I, sp.zoo])
+def test_ball_radius_must_be_real(radius):
+    """sympy refuses `norm(...) <= nan` when it evaluates the comparison, so the unevaluated form
+    reached ExprCost and its substitution raised a raw TypeError."""
+    ball = sp.Piecewise((0, sp.Le(norm(x - xt, 2), radius, evaluate=False)), (sp.oo, True), evaluate=False)
+    with pytest.raises(InvalidInput, match="not a real number") as ei:
+        ExprCost(norm(x - xt, 2) ** 2 + ball, x, xt)
+    assert ei.value.argument == "expr"
+
+
 def test_expression_cost_solves_like_its_family(tiny):
     f, mt = rd.Agnostic(classes=tiny.classes), rd.Adversary(tiny)
 

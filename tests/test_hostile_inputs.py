@@ -14,8 +14,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import sympy as sp
 
 import robustdsl as rd
+from robustdsl.costs_expr import ExprCost, norm
 from robustdsl.cli import main
 from robustdsl.curve import plot_curve, risk_curve
 from robustdsl.data import loaders
@@ -26,6 +28,15 @@ from robustdsl.solvers import lp_backends
 X0 = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [3.0, 3.0]])
 Y0 = np.array([0, 1, 2, 0])
 W0 = np.array([0.25, 0.25, 0.25, 0.25])
+SX, SXT = sp.symbols("x xt")
+SA, SC = sp.symbols("a c")
+
+
+def radius_ball(eps):
+    """Piecewise((0, norm(x - xt, 2) <= eps), (oo, True)) built unevaluated (sympy itself refuses
+    nan or I in an evaluated comparison; ExprCost re-evaluates it)."""
+    cond = sp.Le(norm(SX - SXT, 2), eps, evaluate=False)
+    return sp.Piecewise((0, cond), (sp.oo, True), evaluate=False)
 SPEC = "inf_f sup_{mu~} E_{mu~}[zero_one(f)] - OT_c(mu, mu~)"
 
 
@@ -35,10 +46,14 @@ def ball_problem(mu, eps=1.0, norm=2, classes=None):
     return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Ball(eps, norm))))
 
 
-def power_problem(mu):
+def power_problem(mu, cost=None, delta=None):
+    """The general-cost (barycenter) route: a power cost, penalised or constrained (OT_c <= delta)."""
     f = rd.Agnostic(classes=mu.classes)
     mt = rd.Adversary(mu)
-    return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Power(p=2, tau=1.0))))
+    c = rd.Power(2.0) if cost is None else cost
+    if delta is None:
+        return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, c)))
+    return rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)), rd.OT(mu, mt, c) <= delta))
 
 
 def _read_only(a):
@@ -122,6 +137,40 @@ CASES = [
     ("coordinates-too-small", InvalidInput, "X",
      lambda a, t: ball_problem(measure(X=a[0]), eps=3e-171).solve(), [X0 * 1e-170]),
     ("eps-too-small", InvalidInput, "eps", lambda a, t: ball_problem(measure(), eps=1e-40).solve(), []),
+    ("power-mass-too-small", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve(), [np.full(4, 1e-10)]),
+    ("power-mass-too-small-constrained", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0]), delta=8e-11).solve(), [np.full(4, 1e-10)]),
+    ("power-mass-too-small-truncated", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve(max_group_size=2), [np.full(4, 1e-10)]),
+    ("power-mass-tiny-sinkhorn", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve("sinkhorn"), [np.full(4, 1e-300)]),
+    ("power-mass-too-large", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve(), [np.full(4, 1e10)]),
+    ("power-mass-huge-sinkhorn", InvalidInput, "weights",
+     lambda a, t: power_problem(measure(w=a[0])).solve("sinkhorn"), [np.full(4, 1e300)]),
+    ("power-coordinates-too-large", InvalidInput, "X",
+     lambda a, t: power_problem(measure(X=a[0])).solve(), [X0 * 1e200]),
+    ("power-tau-underflow", InvalidInput, "tau",
+     lambda a, t: power_problem(measure(X=a[0]), rd.Power(2.0, tau=1e-320)).solve(), [X0 * 1e-160]),
+    ("power-tau-overflow", InvalidInput, "tau",
+     lambda a, t: power_problem(measure(), rd.Power(3.0, tau=1e300)).solve("sinkhorn"), []),
+    ("power-p-above-range", InvalidInput, "p", lambda a, t: rd.Power(p=50), []),
+    ("power-p-huge", InvalidInput, "p", lambda a, t: rd.Power(p=1e300), []),
+    ("power-costs-overflow", InvalidInput, "tau",
+     lambda a, t: power_problem(measure(X=a[0]), rd.Power(30.0)).solve("sinkhorn"), [X0 * 1e10]),
+    ("power-budget-row-too-large", InvalidInput, "tau",
+     lambda a, t: power_problem(measure(X=a[0]), rd.Power(10.0), delta=0.05).solve(), [X0 * 100.0]),
+    ("expr-none", InvalidInput, "expr", lambda a, t: ExprCost(None, SX, SXT), []),
+    ("expr-radius-nan", InvalidInput, "expr", lambda a, t: ExprCost(radius_ball(sp.nan), SX, SXT), []),
+    ("expr-radius-imaginary", InvalidInput, "expr", lambda a, t: ExprCost(radius_ball(sp.I), SX, SXT), []),
+    ("expr-coordinates-vs-symbol", InvalidInput, "x_tilde",
+     lambda a, t: ExprCost((SA - SC) ** 2, [SA], SXT), []),
+    ("expr-same-symbols", InvalidInput, "x_tilde",
+     lambda a, t: ExprCost(norm(SX - SX, 2) ** 2, SX, SX), []),
+    ("expr-constant-cost", InvalidInput, "expr", lambda a, t: ExprCost(sp.Integer(3), SX, SXT), []),
+    ("expr-exponent-above-range", InvalidInput, "expr",
+     lambda a, t: ExprCost(norm(SX - SXT, 2) ** 50, SX, SXT), []),
     ("coordinates-too-large", InvalidInput, "X",
      lambda a, t: ball_problem(measure(X=a[0]), eps=1e200).solve(), [X0 * 1e200]),
     ("overflow-sized-X", ResourceLimit, "X",
@@ -281,6 +330,53 @@ def test_too_many_pairs_message_has_estimate():
     assert "GiB expected" in str(err.value) and "raise max_pairs" in str(err.value)
     # raising the limit gives the answer
     assert ball_problem(measure(), eps=10.0).solve(max_pairs=100).value == pytest.approx(0.5, abs=1e-9)
+
+
+def test_power_certificate_is_relative_to_the_mass():
+    """At total mass 4e-10 the LP's w may break the rows p_v = 1e-10 within HiGHS' absolute
+    feasibility tolerance (value 1e-10, truth 6.67e-11): the certificate must not pass it (its gap
+    tolerance is tol * mass), while the front end refuses the mass before solving. The same data
+    at mass 1 and 1e-6 is certified with the same relative value."""
+    from robustdsl.ir.barycenter_program import BarycenterLP, TransportCost
+    from robustdsl.solvers.barycenter_lp import solve_barycenter_lp
+    from robustdsl.solvers.barycenter_saddle import certify
+    vals = {}
+    for m in (4e-10, 1e-6, 1.0):
+        prog = BarycenterLP(X0, Y0, np.full(4, m / 4), 3, TransportCost(2.0, 1.0, 2.0))
+        res = solve_barycenter_lp(prog, "highs")
+        cert = certify(prog, res)
+        assert cert["lower"] <= m / 6 * (1 + 1e-12) and cert["upper"] >= m / 6 * (1 - 1e-12)
+        vals[m] = (cert["ok"], res.lower / m)
+    assert vals[4e-10][0] is False
+    assert vals[1e-6][0] and vals[1.0][0]
+    assert vals[1e-6][1] == pytest.approx(1 / 6, rel=1e-9) and vals[1.0][1] == pytest.approx(1 / 6, rel=1e-9)
+    # the front end, every back end: the mass guard of the ball route
+    for backend in ("highs", "sinkhorn"):
+        with pytest.raises(InvalidInput, match="total mass 4e-10") as err:
+            power_problem(measure(w=np.full(4, 1e-10))).solve(backend)
+        assert err.value.argument == "weights"
+    sol = power_problem(measure(w=np.full(4, 2.5e-7))).solve()
+    assert sol.status == "optimal" and sol.value == pytest.approx(1e-6 / 6, rel=1e-9) and sol.certificate().ok
+
+
+@pytest.mark.parametrize("p", [1, 1.5, 2, 3, 5, 10, 20, 30])
+def test_power_exponent_range(p):
+    """Inside 1 <= p <= 30 the route is exact on the audit's data (a far point at (3, 3)) for the
+    LP and Sinkhorn back ends, and again on the same problem written 100 times larger (tau * 100^p);
+    the default back end used to fail from p = 20 ('Clarabel failed' / 'infeasible')."""
+    from _barycenter_ref import brute_force_value
+    from robustdsl.ir.barycenter_program import TransportCost
+    ref = brute_force_value(X0, Y0, W0, TransportCost(p, 1.0, 2), 3)
+    for scale in (1.0, 100.0):
+        mu = measure(X=X0 * scale)
+        cost = rd.Power(p, tau=scale ** p)
+        sol = power_problem(mu, cost).solve()
+        assert sol.status == "optimal" and sol.value == pytest.approx(ref, abs=1e-8)
+        sk = power_problem(mu, cost).solve("sinkhorn")
+        assert sk.lower - 1e-9 <= ref <= sk.upper + 1e-9
+    with pytest.raises(InvalidInput, match=r"1 <= p <= 30") as err:
+        rd.Power(p=30.5)
+    assert err.value.argument == "p"
 
 
 # ------------------------------------------------------------------ command line

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import guards
 from ..analysis import ProblemForm
 from ..costs import Ball, Cost, Power, SumCost
 from ..errors import CertificateFailed, InvalidInput, UnsupportedProblem
@@ -71,7 +72,10 @@ def transport_cost(cost: Cost) -> TransportCost:
     eps = min(b.eps for b in balls) if balls else None
     bnorm = balls[0].norm if balls else 2.0
     if powers:
+        for p in powers:                 # before 1 / tau can overflow; the sum's tau checked again
+            guards.check_tau(p.tau)
         tau = 1.0 / sum(1.0 / p.tau for p in powers)
+        guards.check_tau(tau)
         return TransportCost(powers[0].p, tau, powers[0].norm, eps, bnorm)
     return TransportCost(None, 1.0, bnorm, eps, bnorm)
 
@@ -112,6 +116,10 @@ class BarycenterLPRule(LoweringRule):
         labels = order[np.searchsorted(cls[order], mu.y)]
         L = options.get("max_group_size")
         tc = transport_cost(self._cost(form))  # type: ignore[arg-type]
+        guards.check_mass(mu.weights)            # every back end (LP and Sinkhorn) is built on this
+        guards.check_scale(mu.X, tc.eps if tc.eps is not None else 0.0)   # (tau: in transport_cost)
+        if tc.has_power:
+            guards.check_cost_range(mu.X, tc.p, tc.tau, tc.norm)
         prog = BarycenterLP(mu.X, labels, mu.weights, len(classes), tc, form.delta, L)
         return prog, {"mu": mu, "classes": classes, "cost": tc}
 
@@ -159,7 +167,8 @@ class BarycenterLPRule(LoweringRule):
             status = "lower_bound"
             upper = float(prog.weights.sum() * (1.0 - 1.0 / prog.n_classes))
         else:
-            status = "optimal" if upper - lower <= EXACT_TOL * (1.0 + abs(lower)) else "interval"
+            mass = float(prog.weights.sum())
+            status = "optimal" if upper - lower <= EXACT_TOL * (mass + abs(lower)) else "interval"
 
         def _certify() -> Certificate:
             c = certify(prog, res, tol=EXACT_TOL)
@@ -204,7 +213,7 @@ def _sinkhorn_solution(prog: BarycenterLP, res: Any, inverse_data: dict) -> Solu
     info = {"eta": res.eta, "iterations": res.iterations, "marginal_error": res.marginal_error,
             "bound_direction": "lower <= AT <= upper; value = lower (from the rounded plan)",
             "entropic_value": res.entropic_value}
-    status = "optimal" if res.upper - res.lower <= EXACT_TOL else "interval"
+    status = "optimal" if res.upper - res.lower <= EXACT_TOL * float(prog.weights.sum()) else "interval"
     return Solution(value=res.lower, lower=res.lower, upper=res.upper, status=status, backend="sinkhorn",
                     rule="barycenter_lp", timings=dict(res.timings), attack=None, classifier=clf, q=res.q,
                     info=info, certify=_certify)
