@@ -8,7 +8,8 @@
     balls of other classes, i.e. it picks an admissible group S containing v, so its worst-case
     risk is at most U = sum_v p_v (1 - q_v / M_v), M_v = max(1, max_{S admissible, v in S} sum_S q),
     an upper bound on AT (computed exactly over the groups of size <= L);
-(c) gap U - L <= tol (1e-9); for an interval answer [lower, upper] instead L >= lower and U <= upper.
+(c) gap U - L <= tol (1e-9 of the total mass, AT scaling linearly with it); for an interval
+    answer [lower, upper] instead L >= lower and U <= upper.
 
 The conflict graph, restricted to samples with q_v > 0, is either recomputed here from the
 coordinates (float32 Gram distances with an exact float64 recheck near the threshold; l_inf:
@@ -271,7 +272,7 @@ def upper_by_pass(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: f
 
 def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, norm: float,
             max_size: int, q: np.ndarray, value: float, attack, classifier=None,
-            tol: float = GAP_TOL, pairs: tuple[np.ndarray, np.ndarray] | None = None,
+            tol: float | None = None, pairs: tuple[np.ndarray, np.ndarray] | None = None,
             claimed: tuple[float, float] | None = None, by_pass: bool = False,
             progress: bool = False) -> Certificate:
     """Check (a), (b), (c) of the module docstring; `attack` has points/labels/masses/source.
@@ -285,6 +286,8 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
     distance pass and of the dense classifier evaluation."""
     checks: dict = {}
     n = X.shape[0]
+    if tol is None:
+        tol = GAP_TOL * float(np.sum(weights))
     src = np.asarray(attack.source)
     moved = np.zeros(n)
     np.add.at(moved, src, attack.masses)

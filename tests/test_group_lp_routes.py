@@ -148,3 +148,13 @@ def test_one_boundary_tolerance_for_pairs_groups_and_classifier(init_triples):
     sol = make_problem(X, np.arange(5), 2.5 * (1 - 1e-12), 2.0, w).solve(init_triples=init_triples)
     tie = make_problem(X, np.arange(5), 2.5, 2.0, w).solve()
     assert sol.certificate().ok and sol.value == pytest.approx(tie.value, abs=1e-12)
+
+
+@pytest.mark.parametrize("mass", [1.001e-6, 1e-3, 1e3, 0.999e6])
+def test_value_scales_with_the_mass_and_certifies_relative_to_it(mass):
+    # AT is linear in the weights; the certificate's gap tolerance is 1e-9 of the mass
+    X, y, p = _data(3, 40, 3)
+    ref = make_problem(X, y, 0.35, 2.0, p).solve()
+    sol = make_problem(X, y, 0.35, 2.0, p * mass).solve()
+    cert = sol.certificate()
+    assert sol.value == pytest.approx(ref.value * mass, rel=1e-12) and cert.ok and cert.gap <= 1e-9 * mass
