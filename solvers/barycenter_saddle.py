@@ -3,6 +3,10 @@
 Attack mu~*: mass w_S of every v in S moves to the barycenter x'_S; the rest stays at x_v.
 Classifier: f*_k(x) = max(0, max_{v : y_v = k} (q_v - t c(x_v, x))), the remaining mass
 1 - sum_k f*_k(x) >= 0 spread evenly over the K classes (t = 1 penalised, t = budget dual).
+With L < K (the truncated lower bound AT_L) q is dual feasible only for groups of size <= L, so
+where more than L classes' prices reach a point the scores can sum above 1: there the row is
+divided by its sum (as the ball rule's classifier does), so every output row is a probability
+vector; with an exact dual (L = K) the sum is <= 1 and nothing is rescaled.
 
 Certificate:
 - attack side (a lower bound on AT): the plan's transport cost sum_S w_S sum_v c(x_v, x'_S)
@@ -32,7 +36,8 @@ from .barycenters import barycenters
 
 @dataclass(frozen=True, eq=False)
 class PriceClassifier:
-    """f*_k(x) = max(0, max_{v: y_v = k} (q_v - t c(x_v, x))); rows of the output sum to 1."""
+    """f*_k(x) = max(0, max_{v: y_v = k} (q_v - t c(x_v, x))); rows of the output sum to 1
+    (scores above 1 in total, possible only for a truncated dual, are divided by their sum)."""
 
     X: np.ndarray
     labels: np.ndarray
@@ -43,7 +48,7 @@ class PriceClassifier:
     block: int = 512
 
     def scores(self, Xq: np.ndarray) -> np.ndarray:
-        """(m, K) array of f*_k (unnormalised, sum <= 1 by dual feasibility)."""
+        """(m, K) array of f*_k (unnormalised: sum <= 1 where q is dual feasible for every group)."""
         Xq = _check.points("x", Xq, self.X.shape[1])
         out = np.zeros((Xq.shape[0], self.n_classes))
         step = max(1, min(self.block, 4_000_000 // max(1, self.X.size)))   # (b, n, d) temporaries
@@ -58,6 +63,7 @@ class PriceClassifier:
 
     def __call__(self, Xq: np.ndarray) -> np.ndarray:
         f = self.scores(Xq)
+        f = f / np.maximum(1.0, f.sum(1, keepdims=True))
         rest = np.maximum(1.0 - f.sum(1, keepdims=True), 0.0)
         return f + rest / self.n_classes
 

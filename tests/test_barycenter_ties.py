@@ -40,6 +40,28 @@ def test_one_ball_tolerance_shared_with_the_ball_rule():
     assert BALL_RTOL == RTOL
 
 
+# ----------------------------------------------------------------------------- (7) truncated prices
+def test_truncated_price_classifier_returns_probabilities():
+    """Three coincident points of three classes, B = 0 for every group: AT_2 = 1/2 (w = 1/6 on
+    each pair), AT = 2/3 (the triple).  The AT_2 prices q = 1/2 are feasible for pairs only; at
+    the common point their scores sum to 3/2, and the classifier divides by that sum."""
+    X, y = np.zeros((3, 1)), [0, 1, 2]
+    prob, mu = _problem(X, y, rd.Power(2, 1, 2))
+    trunc = prob.solve(max_group_size=2)
+    assert trunc.status == "lower_bound" and trunc.value == pytest.approx(0.5, abs=1e-9)
+    tc = transport_cost(rd.Power(2, 1, 2))
+    assert trunc.value == pytest.approx(brute_force_value(X, np.array(y), mu.weights, tc, 2), abs=1e-9)
+    Z = np.array([[0.0], [0.3], [5.0]])
+    P = trunc.classifier(Z)
+    assert np.all(P >= 0) and np.allclose(P.sum(1), 1.0)
+    assert np.allclose(P[0], 1.0 / 3.0)                     # symmetric prices: the uniform vector
+    exact = prob.solve()
+    assert exact.status == "optimal" and exact.value == pytest.approx(2.0 / 3.0, abs=1e-9)
+    F = exact.classifier.scores(Z)
+    assert F.sum(1).max() <= 1.0 + 1e-9                    # exact prices: no rescaling needed
+    assert np.allclose(exact.classifier(Z).sum(1), 1.0)
+
+
 # ----------------------------------------------------------------------------- (8) ball + power
 def test_ball_and_power_in_different_norms_closes():
     """X on a line: every norm is |.|, so Ball(0.3, l2) + Power(2, 1, l1) is the l2 problem.  The
