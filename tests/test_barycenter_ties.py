@@ -175,6 +175,52 @@ def test_pure_ball_admissibility_and_cost_agree():
                         assert np.isfinite(nested_barycenter(Xg[i], tc)) == fin[i], (norm, k, d, Xg[i])
 
 
+# ----------------------------------------------------------------------------- (10) certificate
+X10 = [[0.6498852891512121, 1.6124306620540871], [0.6329041748089803, 0.2980771670671116],
+       [1.3970239806366216, 0.8970882015207524], [1.597878981926268, 0.47103291461234287],
+       [0.6395693086365726, 1.5997590521099068], [1.0141362778467826, 1.012770002843142]]
+W10 = [0.13582579108682996, 0.89492680147361, 0.4178807389115167, 1.0010229811957994,
+       0.4494252615788064, 0.9864420618420031]
+
+
+def test_constrained_power_certificate_pays_for_rounding_excess():
+    """Power(3, 0.5, l_inf), delta = 0.5: B's convex program leaves ~1e-11 t B between its bounds,
+    which the certificate turns into a lowered price (upper bound raised by <= excess / 2 x mass)
+    instead of refusing the answer."""
+    y = [0, 1, 2, 2, 0, 0]
+    cost = rd.Power(3, 0.5, math.inf)
+    prob, mu = _problem(X10, y, cost, W10, delta=0.5)
+    sol = prob.solve()
+    cert = sol.certificate()
+    assert cert.ok and sol.status == "optimal"
+    ref = brute_force_value(np.array(X10), np.array(y), mu.weights, transport_cost(cost), 3, 0.5,
+                            B=lambda P: generic_barycenter(P, transport_cost(cost)))
+    assert sol.value == pytest.approx(ref, abs=1e-7)
+    assert sol.value == pytest.approx(2.2504679409, abs=1e-9)
+    assert cert.lower <= ref + 1e-7 and cert.upper >= ref - 1e-7
+
+
+def test_certificate_upper_bound_stays_sound_under_a_small_violation():
+    """Raise one price slightly: the excess is paid for, so the certificate's upper end is still
+    above the brute-force value; a visible violation fails."""
+    from dataclasses import replace
+
+    from robustdsl.ir.barycenter_program import BarycenterLP
+    from robustdsl.solvers.barycenter_lp import solve_barycenter_lp
+    from robustdsl.solvers.barycenter_saddle import certify
+    X = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, 0.5]])
+    lab = np.array([0, 1, 2, 0, 1])
+    w = np.full(5, 0.2)
+    cost = TransportCost(2, 1.0, 2)
+    prog = BarycenterLP(X, lab, w, 3, cost)
+    res = solve_barycenter_lp(prog, "scipy")
+    ref = brute_force_value(X, lab, w, cost, 3)
+    for bump in (1e-10, 1e-6, 0.05):
+        c = certify(prog, replace(res, q=np.minimum(res.q + bump, 1.0)))
+        assert c["upper"] >= ref - 1e-12
+        assert c["ok"] == (bump < 1e-8), bump
+
+
 def test_group_pairs_enumerated_once():
     """A sanity check of the pair-graph tie rule for pure balls: pairs at distance exactly 2 eps
     are conflict pairs (as in the ball rule), for every norm."""
