@@ -164,6 +164,7 @@ def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarr
     found: list[Groups] = []
     worst = 0.0
     rows, up, lo, psum = pairs.rows, pairs.upper, pairs.lower, pairs.lower
+    level: Groups | None = None      # the current size's groups with their B and points (k > 2)
     # the pair graph, its edge 'lengths' being the exact pair costs B({u, v})
     g = ConflictGraph(X.shape[0], pairs.rows[:, 0], pairs.rows[:, 1], labels, pairs.lower)
     k = 2
@@ -173,8 +174,13 @@ def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarr
         if viol.size:
             worst = max(worst, float(viol.max()))
         bad = np.isfinite(up) & (qs - scaled(t, up) > VIOLATION_TOL)
-        if bad.any():
-            found.append(_groups(X, rows[bad], cost) if k > 2 else _subset(pairs, bad, X))
+        if bad.any():   # the very B (and points) judged here enter the LP: no second computation
+            if k == 2:
+                found.append(_subset(pairs, bad, X))
+            elif level is not None and level.points is not None:
+                found.append(_subset(level, bad))
+            else:
+                found.append(_groups(X, rows[bad], cost))
         if k >= L:
             break
         grow = viol + (L - k) * qmax > 0.0
@@ -201,9 +207,10 @@ def separate(X: np.ndarray, labels: np.ndarray, cost: TransportCost, q: np.ndarr
         psum = np.concatenate(box["sum"])
         if _sq_l2(cost):
             up = lo = (2.0 / k) * psum
+            level = None
         else:
-            bc = _groups(X, cand, cost)
-            up, lo = bc.upper, bc.lower
+            level = _groups(X, cand, cost)
+            up, lo = level.upper, level.lower
         rows = cand
     return found, worst
 

@@ -3,6 +3,10 @@
 Attack mu~*: mass w_S of every v in S moves to the barycenter x'_S; the rest stays at x_v.
 Classifier: f*_k(x) = max(0, max_{v : y_v = k} (q_v - t c(x_v, x))), the remaining mass
 1 - sum_k f*_k(x) >= 0 spread evenly over the K classes (t = 1 penalised, t = budget dual).
+With L < K (the truncated lower bound AT_L) q is dual feasible only for groups of size <= L, so
+where more than L classes' prices reach a point the scores can sum above 1: there the row is
+divided by its sum (as the ball rule's classifier does), so every output row is a probability
+vector; with an exact dual (L = K) the sum is <= 1 and nothing is rescaled.
 
 Certificate:
 - attack side (a lower bound on AT): the plan's transport cost sum_S w_S sum_v c(x_v, x'_S)
@@ -11,6 +15,12 @@ Certificate:
   AT >= risk(mu~*) - cost (penalised), or risk(mu~*) with cost <= delta (constrained).
 - classifier side (an upper bound): sup_{mu~} E loss(f*) - t OT_c <= sum_v p_v (1 - q_v) as
   soon as sup_x sum_k f*_k(x) <= 1, i.e. max_S (sum_{v in S} q_v - t B(S)) <= 1 over all groups.
+  The largest excess m = max_S (sum_S q - 1 - t B_lo(S)) (B_lo the certified lower end of B) is
+  paid for, not forgiven: q' = max(q - m / 2, 0) is dual feasible for every group, and the upper
+  bound is computed from q' (it rises by at most m / 2 times the mass).  So the bound is sound for
+  any m; m itself is dimensionless (q, 1 and t B(S) are in units of mass fractions, and any group
+  with t B(S) >= K - 1 can never be violated), and is reported as dual feasible up to `tol`: the
+  rounding of B's convex program, about 1e-11 t B(S), passes; a real violation fails both checks.
   'enumeration': every group with distinct labels enumerated, B(S) (its meeting point) by the
   certified barycenter routines (exact); 'separation': the exhaustive pruned clique search of
   barycenter_lp (used when enumeration would be too large).
@@ -32,7 +42,8 @@ from .barycenters import barycenters
 
 @dataclass(frozen=True, eq=False)
 class PriceClassifier:
-    """f*_k(x) = max(0, max_{v: y_v = k} (q_v - t c(x_v, x))); rows of the output sum to 1."""
+    """f*_k(x) = max(0, max_{v: y_v = k} (q_v - t c(x_v, x))); rows of the output sum to 1
+    (scores above 1 in total, possible only for a truncated dual, are divided by their sum)."""
 
     X: np.ndarray
     labels: np.ndarray
@@ -43,7 +54,7 @@ class PriceClassifier:
     block: int = 512
 
     def scores(self, Xq: np.ndarray) -> np.ndarray:
-        """(m, K) array of f*_k (unnormalised, sum <= 1 by dual feasibility)."""
+        """(m, K) array of f*_k (unnormalised: sum <= 1 where q is dual feasible for every group)."""
         Xq = _check.points("x", Xq, self.X.shape[1])
         out = np.zeros((Xq.shape[0], self.n_classes))
         step = max(1, min(self.block, 4_000_000 // max(1, self.X.size)))   # (b, n, d) temporaries
@@ -58,6 +69,7 @@ class PriceClassifier:
 
     def __call__(self, Xq: np.ndarray) -> np.ndarray:
         f = self.scores(Xq)
+        f = f / np.maximum(1.0, f.sum(1, keepdims=True))
         rest = np.maximum(1.0 - f.sum(1, keepdims=True), 0.0)
         return f + rest / self.n_classes
 
@@ -171,13 +183,16 @@ def certify(prog: BarycenterLP, res: BarycenterLPResult, tol: float = 1e-8) -> d
     clf = PriceClassifier(prog.X, prog.labels, res.q, res.t, prog.cost, prog.n_classes)
     active = res.points[res.w > 0] if res.points.size else res.points
     at_points = float(clf.scores(active).sum(1).max()) if active.size else 0.0   # at the attack's atoms
-    upper = float(prog.weights @ (1.0 - res.q) + (prog.budget * res.t if prog.budget is not None else 0.0))
-    feasible = excess <= 1e-12
+    m_ex = max(float(excess), 0.0)
+    q_ok = np.maximum(res.q - m_ex / 2.0, 0.0) if m_ex > 0 else res.q      # dual feasible for every group
+    upper = float(prog.weights @ (1.0 - q_ok) + (prog.budget * res.t if prog.budget is not None else 0.0))
+    feasible = excess <= tol
     gap = upper - lower
     mass = float(prog.weights.sum())
     checks = {"attack_plan_cost": att.plan_cost, "attack_scale": att.scale, "attack_risk": risk,
               "budget_respected": prog.budget is None or att.plan_cost <= prog.budget * (1 + 1e-12),
               "classifier_max_excess": excess, "classifier_side": method,
+              "prices_lowered_by": m_ex / 2.0,
               "classifier_mass_at_attack_barycenters": at_points, "dual_feasible": bool(feasible),
               "mass": mass, "reported_value_below_upper": bool(res.lower <= upper + tol * mass)}
     ok = bool(feasible and checks["budget_respected"] and gap <= tol * mass and lower <= upper + 1e-12 * mass

@@ -13,10 +13,24 @@ median (vertex test, then Weiszfeld until upper - lower <= tol (1 + upper)).  Ev
 (other p or norms, ball + power): a convex program through cvxpy (Clarabel) with the same
 dual bound, each group solved in its own centre and length scale (so the program does not depend
 on the units of X and tau, and a far group's large cost does not swamp a near group's precision).
-Pure ball costs: B is 0 iff the minimum enclosing ball has radius <= eps.
+Pure ball costs: B is 0 iff the minimum enclosing ball has radius <= cost.ball_limit (the ball
+rule's boundary tolerance).
+
+Ball + power (the closed ball of radius eps exactly): the program is solved with the radius
+eps (1 + BALL_RELAX), so that it stays strictly feasible where the balls only just meet (ties from
+integer data); its point is then moved into the exact balls (clipped for l_inf, for l1 in the
+plane, which is l_inf rotated, and on a line; pulled towards the enclosing-ball centre otherwise)
+and the weak-duality bound is evaluated at the exact radius.  The dual variables come split into a
+power part and a ball part (one equality z_v = x_v - y per part), so the bound holds, and closes,
+when the power and the ball are measured in different norms.  Where l2 balls only touch, the
+feasible set is one point and no multiplier exists: that case is recognised exactly (the centre c
+of the enclosing ball, checked in rational arithmetic to lie at distance <= eps of every member and
+in the convex hull of those at distance exactly eps, is then the only point of every ball), and B
+is the cost at c.
 """
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from dataclasses import dataclass
@@ -27,6 +41,7 @@ from robustdsl.errors import SolverFailed
 from robustdsl.ir.barycenter_program import TransportCost, norm_rows
 
 TOL = 1e-10
+BALL_RELAX = 1e-10   # relative radius slack of the ball + power program (its duals are checked at eps)
 
 
 @dataclass(frozen=True)
@@ -71,40 +86,74 @@ def _phi_star(cost: TransportCost, t: np.ndarray) -> np.ndarray:
 
 
 def dual_lower_bound(Xg: np.ndarray, Y: np.ndarray, cost: TransportCost,
-                     lam: np.ndarray | None = None, U: np.ndarray | None = None) -> np.ndarray:
+                     lam: np.ndarray | None = None, U: np.ndarray | None = None,
+                     Ub: np.ndarray | None = None) -> np.ndarray:
     """A certified lower bound on B(S) per group from dual information at the candidate points Y.
 
-    u_v = given duals U, or the subgradients phi'(||y - x_v||) g_v [+ lam_v g_v] (g_v a
-    subgradient of the norm); balanced to sum_v u_v = 0 (terms with y = x_v take the remainder);
-    then, for the ball part, the best lam_v = max(0, ||u_v||_* - phi'(eps)).  Any such (u, lam)
-    gives a valid bound (weak duality); both signs of given duals are tried.
+    Weak duality: for u_v = a_v + b_v with sum_v u_v = 0 (a_v: power part, b_v: ball part),
+        B(S) >= -sum_v (u_v . x_v + phi*(||a_v||_*) + eps ||b_v||_*)
+    (phi(s) = s^p / tau, dual norms of the power's and the ball's norms).  Candidates:
+    - U None: a_v = phi'(||y - x_v||) g_v, b_v = lam_v h_v (g, h subgradients of the norms at
+      y - x_v), balanced to sum 0 (members with y = x_v take the remainder);
+    - U given: the solver's duals, U the power part and Ub the ball part (both signs tried).
+    Where the ball and the power share a norm, the total u_v is also re-split optimally
+    (b_v's norm = max(0, ||u_v||_* - phi'(eps))).  The best valid bound is returned.
     """
     m, k, d = Xg.shape
+    if U is None:
+        Z = Y[:, None, :] - Xg
+        s = norm_rows(Z, cost.norm)
+        A = _phi_prime(cost, s)[..., None] * _grad_norm(Z, cost.norm)
+        Bb = np.zeros_like(A)
+        if cost.has_ball and lam is not None:
+            Bb = np.asarray(lam, dtype=np.float64)[..., None] * _grad_norm(Z, cost.ball_norm)
+        free = s <= 1e-300
+        nfree = free.sum(1)
+        total = (A + Bb).sum(1)
+        share = np.where(nfree[:, None] > 0, total / np.maximum(nfree, 1)[:, None], total / k)
+        where = np.where(nfree[:, None] > 0, free, True)
+        A = A - where[..., None] * share[:, None, :]
+        return np.fmax(_bound_split(Xg, A, Bb, cost), _bound_from_u(Xg, A + Bb, cost))
+    U = np.asarray(U, dtype=np.float64)
+    Ub = np.zeros_like(U) if Ub is None else np.asarray(Ub, dtype=np.float64)
+    U = U - (U + Ub).mean(1, keepdims=True)
+    out = np.full(m, -np.inf)
+    for sg in (1.0, -1.0):
+        out = np.fmax(out, _bound_split(Xg, sg * U, sg * Ub, cost))
+        out = np.fmax(out, _bound_from_u(Xg, sg * (U + Ub), cost))
+    return out
+
+
+def _bound_split(Xg: np.ndarray, A: np.ndarray, Bb: np.ndarray, cost: TransportCost) -> np.ndarray:
+    """-sum_v ((a_v + b_v) . x_v + phi*(||a_v||_*) + eps ||b_v||_*), sum_v (a_v + b_v) = 0 given.
+
+    p = 1 (phi* = 0 on [0, 1 / tau], +inf beyond): (a, b) is scaled down to max_v ||a_v||_* <= 1 / tau."""
+    lin = -np.einsum("mkd,mkd->m", A + Bb, Xg - Xg.mean(1, keepdims=True))
+    na = norm_rows(A, _dual_norm(cost.norm)) if cost.has_power else np.zeros(A.shape[:2])
+    ball = cost.eps * norm_rows(Bb, _dual_norm(cost.ball_norm)).sum(1) if cost.has_ball else 0.0
+    if not cost.has_ball:
+        ball = np.where(np.any(Bb != 0, axis=(1, 2)), np.inf, 0.0)
+    if not cost.has_power:
+        return lin - ball - np.where(na.max(1) > 0, np.inf, 0.0)
+    if cost.p == 1:
+        amax = na.max(1)
+        scale = np.where(amax > 1.0 / cost.tau, (1.0 / cost.tau) / np.maximum(amax, 1e-300), 1.0)
+        return (lin - ball) * scale
+    return lin - ball - _phi_star(cost, na).sum(1)
+
+
+def _dual_norm(norm: float) -> float:
+    return 2.0 if norm == 2 else (math.inf if norm == 1 else 1.0)
+
+
+def _bound_from_u(Xg: np.ndarray, U: np.ndarray, cost: TransportCost) -> np.ndarray:
+    """-sum_v (u_v . x_v + f_v*(u_v)), sum_v u_v = 0, with f_v* bounded by the best split of u_v
+    when the ball and the power share a norm (or there is no power part); otherwise the ball is
+    dropped (the bound of the unconstrained problem, still below B)."""
     same_norm = (not cost.has_ball) or cost.ball_norm == cost.norm or not cost.has_power
     use_ball = cost.has_ball and same_norm
     bnorm = cost.ball_norm if use_ball else cost.norm
-    Z = Y[:, None, :] - Xg
-    if U is None:
-        s = norm_rows(Z, cost.norm)
-        U = _phi_prime(cost, s)[..., None] * _grad_norm(Z, cost.norm)
-        if use_ball and lam is not None:
-            U = U + np.asarray(lam)[..., None] * _grad_norm(Z, bnorm)
-        free = norm_rows(Z, bnorm) <= 1e-300
-        nfree = free.sum(1)
-        total = U.sum(1)
-        share = np.where(nfree[:, None] > 0, total / np.maximum(nfree, 1)[:, None], total / k)
-        where = np.where(nfree[:, None] > 0, free, True)
-        U = U - where[..., None] * share[:, None, :]
-        return _bound_from_u(Xg, U, cost, use_ball, bnorm)
-    U = np.asarray(U, dtype=np.float64)
-    U = U - U.mean(1, keepdims=True)
-    return np.maximum(_bound_from_u(Xg, U, cost, use_ball, bnorm), _bound_from_u(Xg, -U, cost, use_ball, bnorm))
-
-
-def _bound_from_u(Xg: np.ndarray, U: np.ndarray, cost: TransportCost, use_ball: bool,
-                  bnorm: float) -> np.ndarray:
-    """-sum_v (u_v . x_v + phi*((||u_v||_* - lam_v)^+) + lam_v eps), sum_v u_v = 0."""
-    a = norm_rows(U, 2.0 if bnorm == 2 else (math.inf if bnorm == 1 else 1.0))
+    a = norm_rows(U, _dual_norm(bnorm))
     lin = -np.einsum("mkd,mkd->m", U, Xg - Xg.mean(1, keepdims=True))
     if use_ball:
         thr = float(_phi_prime(cost, np.array([cost.eps]))[0]) if cost.has_power else 0.0
@@ -171,9 +220,10 @@ def geometric_median(Xg: np.ndarray, cost: TransportCost, tol: float = TOL,
     return Barycenters(up, lo, Y, "geometric median (vertex test + Weiszfeld)")
 
 
-def _cvxpy_solve(Xg: np.ndarray, cost: TransportCost, shrink: float = 0.0):
+def _cvxpy_solve(Xg: np.ndarray, cost: TransportCost, relax: float = 0.0):
     """All groups in one separable convex program min sum_j phi(||z_j||), z_j = x_j - y
-    [, ||z_j||_ball <= eps (1 - shrink)]; returns (Y, ball duals, duals of z_j = x_j - y).
+    [, w_j = x_j - y, ||w_j||_ball <= eps (1 + relax)]; returns (Y, ball multipliers, duals of
+    z_j = x_j - y (the power part), duals of w_j = x_j - y (the ball part) or None).
 
     Group g is solved in the units x' = (x - c_g) / ell_g (c_g its mean, ell_g its largest distance
     from it) with objective sum_j ||z'_j||^p = (tau / ell_g^p) x its cost: the same minimiser, an
@@ -191,13 +241,15 @@ def _cvxpy_solve(Xg: np.ndarray, cost: TransportCost, shrink: float = 0.0):
     Y = cp.Variable((m, d))
     Zs = [cp.Variable((m, d)) for _ in range(k)]
     eqs = [Zs[j] == Xn[:, j, :] - Y for j in range(k)]
-    terms, balls = [], []
+    terms, balls, beqs = [], [], []
     for j in range(k):
         nj = cp.norm(Zs[j], cost.norm, axis=1)
         terms.append(cp.sum(nj if cost.p == 1 else cp.power(nj, cost.p)))
-        if cost.has_ball:
-            balls.append(cp.norm(Zs[j], cost.ball_norm, axis=1) <= cost.eps * (1.0 - shrink) / ell)
-    prob = cp.Problem(cp.Minimize(cp.sum(terms)), eqs + balls)
+        if cost.has_ball:     # a copy w_j of z_j carries the ball: its dual is the ball part of u_j
+            W = cp.Variable((m, d))
+            beqs.append(W == Xn[:, j, :] - Y)
+            balls.append(cp.norm(W, cost.ball_norm, axis=1) <= cost.eps * (1.0 + relax) / ell)
+    prob = cp.Problem(cp.Minimize(cp.sum(terms)), eqs + beqs + balls)
     try:
         with warnings.catch_warnings():  # 'inaccurate' is fine: the interval is certified below
             warnings.simplefilter("ignore", UserWarning)
@@ -210,67 +262,200 @@ def _cvxpy_solve(Xg: np.ndarray, cost: TransportCost, shrink: float = 0.0):
                            status=prob.status, backend="cvxpy")
     # back to the original units: the objective of group g was scaled by tau / ell^p, lengths by 1 / ell
     back = ell ** (cost.p - 1.0) / cost.tau
-    U = np.stack([np.asarray(e.dual_value, dtype=float).reshape(m, d) for e in eqs], 1) * back[:, None, None]
-    lam = None
+
+    def duals(cons):
+        return np.stack([np.asarray(e.dual_value, dtype=float).reshape(m, d) for e in cons], 1) * back[:, None, None]
+
+    U = duals(eqs)
+    lam = Ub = None
     if balls:
         lam = np.stack([np.maximum(np.asarray(c.dual_value, dtype=float).reshape(m), 0.0) for c in balls], 1)
         lam = lam * back[:, None]
-    return C + ell[:, None] * np.asarray(Y.value, dtype=float), lam, U
+        Ub = duals(beqs)
+    return C + ell[:, None] * np.asarray(Y.value, dtype=float), lam, U, Ub
+
+
+def _solve_blocks(Xg: np.ndarray, cost: TransportCost, relax: float):
+    """_cvxpy_solve on all groups at once; if that program fails, on each half (recursively), so
+    a group whose own program fails is isolated in a few solves and returned as failed (ok False,
+    zero duals): its B keeps an honest interval."""
+    m, k, d = Xg.shape
+    try:
+        Y, lam, U, Ub = _cvxpy_solve(Xg, cost, relax)
+        return Y, lam, U, Ub, np.ones(m, bool)
+    except SolverFailed:
+        if m == 1:
+            z = np.zeros((1, k, d))
+            return (Xg.mean(1), np.zeros((1, k)) if cost.has_ball else None, z,
+                    z.copy() if cost.has_ball else None, np.zeros(1, bool))
+    h = m // 2
+    parts = [_solve_blocks(Xg[:h], cost, relax), _solve_blocks(Xg[h:], cost, relax)]
+    cat = [None if parts[0][i] is None else np.concatenate([parts[0][i], parts[1][i]]) for i in range(5)]
+    return tuple(cat)
 
 
 def convex_barycenter(Xg: np.ndarray, cost: TransportCost) -> Barycenters:
-    """General p / norms, and ball + power: one cvxpy program over all groups whose balls
-    surely meet, certified by the dual bound (the best of the subgradient and solver duals)."""
+    """General p / norms, and ball + power: one cvxpy program over all groups whose balls meet,
+    certified by the dual bound (the best of the subgradient and solver duals).
+
+    Ball + power: groups with enclosing radius r_lo > eps have B = +inf; l2 groups whose balls only
+    touch (exactly one common point, checked in rational arithmetic) have B = the cost there; the
+    others with r_hi <= eps are solved at the radius eps (1 + BALL_RELAX) and their points moved into
+    the exact balls; a group whose radius is not decided (r_lo <= eps < r_hi) keeps the bound of the
+    unconstrained program (the ball only raises B) and the cost at its centre if that is inside."""
     m, k, d = Xg.shape
     up, lo, Y = np.full(m, np.inf), np.full(m, np.inf), Xg.mean(1)
     todo = np.arange(m)
     if cost.has_ball:
+        eps = cost.eps
         r_lo, r_hi, centre = enclosing_radius(Xg, cost.ball_norm)
-        todo = np.flatnonzero(r_hi <= cost.eps * (1.0 - 1e-6))
-        unsure = np.flatnonzero((r_lo <= cost.eps) & (r_hi > cost.eps * (1.0 - 1e-6)))
+        Y = centre.copy()
+        maybe = r_lo * (1.0 - 1e-12) <= eps      # (the closed-form radii are exact up to a few ulps)
+        pinned = np.zeros(m, bool)
+        if cost.ball_norm == 2 or d == 1:
+            for i in np.flatnonzero(maybe & (r_hi >= eps * (1.0 - 1e-12))):
+                pinned[i] = _pinned(Xg[i], centre[i], eps)
+        if pinned.any():     # the centre is the only point of every ball: B is the cost there
+            up[pinned] = lo[pinned] = group_cost_at(Xg[pinned], centre[pinned], cost)
+        todo = np.flatnonzero(maybe & ~pinned & (r_hi <= eps))
+        unsure = np.flatnonzero(maybe & ~pinned & (r_hi > eps))
         if unsure.size:  # the constraint only raises B: the unconstrained bound stays valid
             free = TransportCost(cost.p, cost.tau, cost.norm)
-            lo[unsure] = barycenters(Xg[unsure], free).lower
+            up[unsure] = group_cost_at(Xg[unsure], centre[unsure], cost)
+            lo[unsure] = np.minimum(barycenters(Xg[unsure], free).lower, up[unsure])
     if todo.size:
         Xt = Xg[todo]
-        Yt, lam, U = _cvxpy_solve(Xt, cost)
+        Yt, lam, U, Ub, _ = _solve_blocks(Xt, cost, BALL_RELAX if cost.has_ball else 0.0)
         if cost.has_ball:
-            Yt = _into_balls(Xt, Yt, cost, r_hi[todo], centre[todo])
+            Yt = _into_balls(Xt, Yt, cost, centre[todo])
         up[todo] = group_cost_at(Xt, Yt, cost)
-        lo_t = np.fmax(dual_lower_bound(Xt, Yt, cost, lam), dual_lower_bound(Xt, Yt, cost, lam, U))
-        lo[todo] = np.minimum(np.where(np.isnan(lo_t), 0.0, lo_t), up[todo])   # (B >= 0 always holds)
+        lo_t = np.fmax(dual_lower_bound(Xt, Yt, cost, lam), dual_lower_bound(Xt, Yt, cost, lam, U, Ub))
+        lo[todo] = np.minimum(np.where(np.isnan(lo_t), 0.0, np.maximum(lo_t, 0.0)), up[todo])   # (B >= 0)
         Y[todo] = Yt
     return Barycenters(up, lo, Y, "convex program (cvxpy/Clarabel) + dual bound")
 
 
-def _into_balls(Xg: np.ndarray, Y: np.ndarray, cost: TransportCost, r: np.ndarray,
-                C: np.ndarray) -> np.ndarray:
-    """Pull solver points slightly outside a ball back in, towards the enclosing-ball centre C
-    (radius r < eps): y + a (C - y) with the smallest a in [0, 1] that satisfies every ball."""
-    dist = norm_rows(Y[:, None, :] - Xg, cost.ball_norm)
-    over = dist - cost.eps
-    den = np.maximum(dist - r[:, None], 1e-300)
-    a = np.clip(np.where(over > 0, over / den, 0.0).max(1) * (1 + 1e-9), 0.0, 1.0)
-    return Y + a[:, None] * (C - Y)
+def _pinned(P: np.ndarray, c: np.ndarray, eps: float) -> bool:
+    """True iff, in exact rational arithmetic, every ||x_v - c||_2 <= eps and c is a convex
+    combination of the members at distance exactly eps: then c is the only point of every ball
+    (for any y, the convex combination gives max_v ||y - x_v||^2 >= ||y - c||^2 + eps^2)."""
+    from fractions import Fraction
+    e2 = Fraction(float(eps)) ** 2
+    cf = [Fraction(float(t)) for t in c]
+    rows = [[Fraction(float(t)) for t in x] for x in P]
+    d2 = [sum((a - b) ** 2 for a, b in zip(x, cf)) for x in rows]
+    if any(v > e2 for v in d2):
+        return False
+    T = [x for x, v in zip(rows, d2) if v == e2]
+    dim = len(cf)
+    for size in range(1, min(len(T), dim + 1) + 1):
+        for sub in itertools.combinations(T, size):
+            lam = _exact_affine(list(sub), cf)
+            if lam is not None and all(v >= 0 for v in lam):
+                return True
+    return False
+
+
+def _exact_affine(T: list, c: list):
+    """The unique coefficients lam with sum lam_i t_i = c, sum lam_i = 1 (Fractions), or None
+    (no solution, or the t_i affinely dependent)."""
+    s, dim = len(T), len(c)
+    M = [[T[j][i] for j in range(s)] + [c[i]] for i in range(dim)] + [[1] * s + [1]]
+    r = 0
+    for col in range(s):
+        p = next((i for i in range(r, len(M)) if M[i][col] != 0), None)
+        if p is None:
+            return None          # dependent columns: a smaller subset is tried instead
+        M[r], M[p] = M[p], M[r]
+        for i in range(len(M)):
+            if i != r and M[i][col] != 0:
+                f = M[i][col] / M[r][col]
+                M[i] = [a - f * b for a, b in zip(M[i], M[r])]
+        r += 1
+    if any(M[i][s] != 0 for i in range(r, len(M))):
+        return None
+    return [M[i][s] / M[i][i] for i in range(s)]
+
+
+def _into_balls(Xg: np.ndarray, Y: np.ndarray, cost: TransportCost, C: np.ndarray) -> np.ndarray:
+    """Move solver points into the exact balls (radius cost.ball_limit).
+
+    On a line and for l_inf balls the common part is a box: y is clipped to it (coordinate-wise);
+    l1 balls in the plane are l_inf balls in the coordinates (a + b, a - b): clipped there.
+    Otherwise (and where clipping is spoilt by rounding) y + a (C - y) with the smallest a in
+    [0, 1] that satisfies every ball (C the enclosing-ball centre, a = 1 gives C itself)."""
+    m, k, d = Xg.shape
+    lim, bn = cost.ball_limit, cost.ball_norm
+    out = Y.copy()
+    rot = bn == 1 and d == 2
+
+    def fwd(Z):
+        return np.stack([Z[..., 0] + Z[..., 1], Z[..., 0] - Z[..., 1]], -1) if rot else Z
+
+    def inside(P):
+        return norm_rows(P[:, None, :] - Xg, bn).max(1) <= lim
+
+    if d == 1 or math.isinf(bn) or rot:
+        Xr, Yr = fwd(Xg), fwd(Y)
+        lo_b, hi_b = Xr.max(1) - lim, Xr.min(1) + lim
+        Yc = np.clip(Yr, np.minimum(lo_b, hi_b), np.maximum(lo_b, hi_b))
+        if rot:
+            Yc = np.stack([0.5 * (Yc[:, 0] + Yc[:, 1]), 0.5 * (Yc[:, 0] - Yc[:, 1])], -1)
+        good = inside(Yc)
+        out[good] = Yc[good]
+    todo = np.flatnonzero(~inside(out))
+    if todo.size:
+        Xt, Yt, Ct = Xg[todo], out[todo], C[todo]
+        r = norm_rows(Ct[:, None, :] - Xt, bn).max(1)
+        dist = norm_rows(Yt[:, None, :] - Xt, bn)
+        over = dist - lim
+        den = np.maximum(dist - r[:, None], 1e-300)
+        a0 = np.where(over > 0, over / den, 0.0).max(1)
+        # the smallest step that is inside once rounded: a little more each try, C itself last
+        for grow, add in ((1e-9, 0.0), (1e-6, 1e-15), (1e-3, 1e-12), (0.1, 1e-9), (math.inf, 1.0)):
+            a = np.clip(a0 * (1.0 + grow) + add, 0.0, 1.0)
+            Yn = np.where((a >= 1.0)[:, None], Ct, Yt + a[:, None] * (Ct - Yt))
+            ok = norm_rows(Yn[:, None, :] - Xt, bn).max(1) <= lim
+            out[todo[ok]] = Yn[ok]
+            keep = ~ok
+            todo, Xt, Yt, Ct, a0 = todo[keep], Xt[keep], Yt[keep], Ct[keep], a0[keep]
+            if not todo.size:
+                break
+        if todo.size:           # not even C is inside (rounding at a tie): upper = +inf, honestly
+            out[todo] = Ct
+    return out
 
 
 def enclosing_radius(Xg: np.ndarray, norm: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(lower, upper, centre) of the minimum enclosing ball radius per group.
 
-    l_inf: exact (half the largest coordinate range); |S| = 2: half the distance; l2 with
-    |S| = 3: exact (circumradius if acute, else half the longest side); otherwise cvxpy,
-    with the interval [r (1 - 1e-7), r (1 + 1e-7)] as its stated tolerance.
+    Exact (up to rounding): l_inf and any norm on a line (half the largest coordinate range, the
+    box centre); l1 in the plane (l_inf in the coordinates (a + b, a - b)); |S| = 2: half the
+    distance; l2 with |S| = 3: circumradius if acute, else half the longest side; l2 otherwise:
+    the support-set search of ball_groups.meb_l2 (upper: the largest distance from its centre,
+    lower 1e-9 below).  l1 in 3 or more dimensions: cvxpy, with the interval [r (1 - 1e-7), r].
     """
     m, k, d = Xg.shape
-    if math.isinf(norm):
+    if math.isinf(norm) or d == 1:
         lo_c, hi_c = Xg.min(1), Xg.max(1)
         r = 0.5 * (hi_c - lo_c).max(1)
         return r, r.copy(), 0.5 * (lo_c + hi_c)
     if k == 2:
         r = 0.5 * norm_rows(Xg[:, 0] - Xg[:, 1], norm)
         return r, r.copy(), 0.5 * (Xg[:, 0] + Xg[:, 1])
+    if norm == 1 and d == 2:
+        R = np.stack([Xg[..., 0] + Xg[..., 1], Xg[..., 0] - Xg[..., 1]], -1)
+        lo_c, hi_c = R.min(1), R.max(1)
+        r = 0.5 * (hi_c - lo_c).max(1)
+        cr = 0.5 * (lo_c + hi_c)
+        return r, r.copy(), np.stack([0.5 * (cr[:, 0] + cr[:, 1]), 0.5 * (cr[:, 0] - cr[:, 1])], -1)
     if norm == 2 and k == 3:
         return _meb3(Xg)
+    if norm == 2:
+        from .ball_groups import meb_l2
+        _, C = meb_l2(Xg.reshape(m * k, d), np.arange(m * k).reshape(m, k))
+        rr = norm_rows(Xg - C[:, None, :], 2.0).max(1)
+        return rr * (1 - 1e-9), rr, C
     import cvxpy as cp
     Y, r = cp.Variable((m, d)), cp.Variable(m)
     prob = cp.Problem(cp.Minimize(cp.sum(r)), [cp.norm(Xg[:, j, :] - Y, norm, axis=1) <= r for j in range(k)])
@@ -306,9 +491,10 @@ def _meb3(Xg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _ball_only(Xg: np.ndarray, cost: TransportCost) -> Barycenters:
+    """B = 0 iff the enclosing radius is <= cost.ball_limit (the ball rule's tolerance), else +inf."""
     lo, hi, C = enclosing_radius(Xg, cost.ball_norm)
-    up = np.where(hi <= cost.eps, 0.0, np.inf)
-    low = np.where(lo <= cost.eps, 0.0, np.inf)
+    up = np.where(hi <= cost.ball_limit, 0.0, np.inf)
+    low = np.where(lo <= cost.ball_limit, 0.0, np.inf)
     return Barycenters(up, low, C, "minimum enclosing ball")
 
 

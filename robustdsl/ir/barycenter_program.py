@@ -4,7 +4,12 @@ The transport cost is the IR-level `TransportCost`
 
     c(x, x') = ||x - x'||_norm^p / tau   +   (0 if ||x - x'||_ball_norm <= eps else +inf)
 
-(either part may be absent).  Groups S (distinct labels) have the barycenter cost
+(either part may be absent).  Ball boundaries: with a power part the ball is the closed ball of
+radius eps exactly (B(S) moves continuously with it: a relative slack r would shift B by up to
+O(sqrt(r)) where two l2 balls touch); a pure ball cost only admits or refuses, and decides its
+boundary cases like the ball rule (solvers.ball_groups.RTOL): inside iff the distance is
+<= eps (1 + BALL_RTOL), one tolerance for the pair graph, B(S), the attack and the classifier.
+Groups S (distinct labels) have the barycenter cost
 B(S) = min_x' sum_{v in S} c(x_v, x'), and
 
     (P)  max_w  sum_S w_S g_S   s.t.  sum_{S contains v} w_S <= p_v,  [sum_S w_S B(S) <= delta],  w >= 0
@@ -21,6 +26,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .base import Program
+
+BALL_RTOL = 1e-9   # = solvers.ball_groups.RTOL (the ball rule's boundary tolerance; checked by a test)
 
 
 def _dual_norm(norm: float) -> float:
@@ -65,6 +72,14 @@ class TransportCost:
         return self.eps is not None
 
     @property
+    def ball_limit(self) -> float:
+        """The largest distance counted inside the ball: eps with a power part, else the ball
+        rule's eps (1 + BALL_RTOL) (+1e-300 so that eps = 0 admits coincident points)."""
+        if self.eps is None:
+            return math.inf
+        return float(self.eps) if self.has_power else float(self.eps) * (1.0 + BALL_RTOL) + 1e-300
+
+    @property
     def family(self) -> str:
         parts = (["ball"] if self.has_ball else []) + (["power"] if self.has_power else [])
         return "+".join(parts)
@@ -79,11 +94,11 @@ class TransportCost:
         Z = np.asarray(A, dtype=np.float64) - np.asarray(B, dtype=np.float64)
         out = self.phi(norm_rows(Z, self.norm)) if self.has_power else np.zeros(Z.shape[:-1])
         if self.has_ball:
-            out = np.where(norm_rows(Z, self.ball_norm) <= self.eps, out, np.inf)
+            out = np.where(norm_rows(Z, self.ball_norm) <= self.ball_limit, out, np.inf)
         return out
 
     def pair_cost(self, d_power: np.ndarray, d_ball: np.ndarray | None = None) -> np.ndarray:
-        """B({u, v}) from the distances: 2^(1-p) d^p / tau (the midpoint), +inf if d_ball > 2 eps.
+        """B({u, v}) from the distances: 2^(1-p) d^p / tau (the midpoint), +inf if d_ball > 2 ball_limit.
 
         Exact for every norm: ||a - x|| + ||b - x|| >= d and s -> s^p is convex.
         """
@@ -91,20 +106,20 @@ class TransportCost:
         out = 2.0 ** (1.0 - self.p) * d ** self.p / self.tau if self.has_power else np.zeros_like(d)
         if self.has_ball:
             db = d if d_ball is None else np.asarray(d_ball, dtype=np.float64)
-            out = np.where(db <= 2.0 * self.eps, out, np.inf)
+            out = np.where(db <= 2.0 * self.ball_limit, out, np.inf)
         return out
 
     def pair_radius(self, bound: float) -> tuple[float, float]:
         """(threshold, norm) such that B({u, v}) < bound implies dist(x_u, x_v) <= threshold.
 
         power: 2^(1-p) d^p / tau < bound  <=>  d < (bound tau 2^(p-1))^(1/p);
-        ball: d_ball <= 2 eps.  With both parts, the smaller radius in its own norm.
+        ball: d_ball <= 2 ball_limit.  With both parts, the smaller radius in its own norm.
         """
         cands = []
         if self.has_power and math.isfinite(bound):
             cands.append(((max(bound, 0.0) * self.tau * 2.0 ** (self.p - 1.0)) ** (1.0 / self.p), self.norm))
         if self.has_ball:
-            cands.append((2.0 * self.eps, self.ball_norm))
+            cands.append((2.0 * self.ball_limit, self.ball_norm))
         if not cands:
             return math.inf, self.norm
         return min(cands, key=lambda c: c[0])
