@@ -152,14 +152,23 @@ def _solve_options(args: argparse.Namespace) -> dict:
 def cmd_solve(args: argparse.Namespace) -> int:
     json_path, plot_path = _writable(args.json, "--json"), _writable(args.plot, "--plot", PLOT_SUFFIXES)
     rows, mu, param, interrupted = [], None, "eps", False
-    for param, value, mu, problem in _problems(args):
+    points = _problems(args)
+    while True:
+        try:
+            param, value, mu, problem = next(points)
+        except StopIteration:
+            break
+        except KeyboardInterrupt:        # Ctrl-C between two solves: keep the rows so far
+            interrupted = True
+            print("robustdsl solve: interrupted; writing the results so far", file=sys.stderr)
+            break
         t0 = time.perf_counter()
         try:
             sol = problem.solve(args.backend, **_solve_options(args))
             row = dict(sol.to_dict(include_timings=True))
         except TimeLimitReached as exc:  # Ctrl-C inside a solve: keep its interval, stop the sweep
             row = {"value": None, "lower": exc.lower, "upper": exc.upper, "status": "interval"}
-            interrupted = bool(exc.solution is not None and exc.solution.info.get("interrupted"))
+            interrupted = exc.interrupted
         row.update({param: value, "seconds": time.perf_counter() - t0, "problem": str(problem)})
         rows.append(row)
         lo, hi = row["lower"], row["upper"]
@@ -169,6 +178,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
             print(f"robustdsl solve: interrupted at {param} = {value:g}; writing the results so far",
                   file=sys.stderr)
             break
+    if mu is None:                       # interrupted before the data were read: nothing to write
+        return 130
     out = {"spec": args.spec, "data": args.data, "n": mu.n, "norm": norm_str(_check.norm("--norm", args.norm)),
            "max_group_size": args.max_group_size, "results": rows}
     if json_path:
@@ -212,8 +223,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"robustdsl demo: {mu.n} MNIST digits of classes {list(DEMO_CLASSES)}; "
           f"optimal adversarial risk AT and its lower bounds AT_2, AT_3 (l2 and l_inf balls)", flush=True)
     t0 = time.perf_counter()
-    runs = [risk_curve(mu, grids[norm], norm, (2, 3, None), backend=args.backend, progress=not args.quiet)
-            for norm in ("2", "inf")]
+    try:
+        runs = [risk_curve(mu, grids[norm], norm, (2, 3, None), backend=args.backend, progress=not args.quiet)
+                for norm in ("2", "inf")]
+    except TimeLimitReached as exc:
+        if not exc.interrupted:
+            raise
+        print(f"robustdsl demo: interrupted ({exc})", file=sys.stderr)
+        return 130
     for run in runs:
         for curve in run["curves"]:
             vals = ", ".join(f"{v:.4f}" for v in curve["value"])

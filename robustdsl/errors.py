@@ -80,11 +80,13 @@ class CertificateFailed(SolverFailed):
 
 
 class TimeLimitReached(RobustDSLError):
-    """A time limit or an interruption stopped a solve; carries the best certified interval."""
+    """A time limit or an interruption stopped a solve; carries the best certified interval
+    (None where the solve was stopped before any bound was certified); `interrupted`: Ctrl-C."""
 
     def __init__(self, message: str, lower: float | None = None, upper: float | None = None,
-                 solution: Any = None):
+                 solution: Any = None, interrupted: bool = False):
         self.lower = lower
         self.upper = upper
         self.solution = solution
+        self.interrupted = interrupted
         super().__init__(message)

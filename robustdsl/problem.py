@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .analysis import ProblemForm, analyze
-from .errors import InvalidInput
+from .errors import InvalidInput, TimeLimitReached
 from .expr import Expectation, Sup, Term
 from .learners import Learner
 from .solution import Solution
@@ -76,9 +76,15 @@ class Compiled:
         backend = self.rule.check_backend(backend or self.backend)
         opts = dict(self.options, **options)
         t0 = time.perf_counter()
-        raw = self.rule.solve(self.program, backend, opts)
-        t1 = time.perf_counter()
-        sol = self.rule.invert(raw, self.inverse_data)
+        stage = "solving"
+        try:
+            raw = self.rule.solve(self.program, backend, opts)
+            t1 = time.perf_counter()
+            stage = "building and certifying the answer"
+            sol = self.rule.invert(raw, self.inverse_data)
+        except KeyboardInterrupt:   # Ctrl-C outside the loops that keep a certified interval of their own
+            raise TimeLimitReached(f"interrupted while {stage} ({self.rule.name}): no certified answer yet",
+                                   interrupted=True) from None
         t2 = time.perf_counter()
         timings = dict(self.timings)
         timings.update(sol.timings)

@@ -310,8 +310,10 @@ def _max_abs_g(act, Xa: torch.Tensor, q: torch.Tensor, cands: torch.Tensor, b_ma
 
 def nash_gap(game: ParticleGame, learner: LearnerMeasure, adversary: AdversaryMeasure, *,
              starts: int = 2, random_starts: int = 2, ascent_iters: int = 500, n_theta: int = 200,
-             fw_candidates: int = 2000, rounds: int = 1, seed: int = 0, solver: str | None = None) -> GapResult:
-    """Both halves of NI(adversary, learner) in float64 (see the module docstring)."""
+             fw_candidates: int = 2000, rounds: int = 1, seed: int = 0, solver: str | None = None,
+             progress: bool = False) -> GapResult:
+    """Both halves of NI(adversary, learner) in float64 (see the module docstring); progress: a tqdm
+    bar over the two halves (the learner half's convex program is most of the time)."""
     if not isinstance(game, ParticleGame):
         raise InvalidInput("game", f"expected a ParticleGame, got {type(game).__name__}")
     if not isinstance(learner, LearnerMeasure) or not isinstance(adversary, AdversaryMeasure):
@@ -322,10 +324,15 @@ def nash_gap(game: ParticleGame, learner: LearnerMeasure, adversary: AdversaryMe
                         ("seed", seed, 0)):
         _check.integer(name, v, minimum=lo)
     t0 = time.perf_counter()
-    sup_value, sup_upper, sup_status, max_grad, _ = adversary_half(
-        game, learner, adversary, starts=starts, random_starts=random_starts, iters=ascent_iters, seed=seed)
-    inf_value, inf_lower, inf_status, qp_status, U_value = learner_half(
-        game, learner, adversary, n_theta=n_theta, fw_candidates=fw_candidates, rounds=rounds, seed=seed,
-        solver=solver)
+    from tqdm.auto import tqdm
+    with tqdm(total=2, desc="Nash gap: adversary half", disable=not progress) as bar:
+        sup_value, sup_upper, sup_status, max_grad, _ = adversary_half(
+            game, learner, adversary, starts=starts, random_starts=random_starts, iters=ascent_iters, seed=seed)
+        bar.update(1)
+        bar.set_description("Nash gap: learner half")
+        inf_value, inf_lower, inf_status, qp_status, U_value = learner_half(
+            game, learner, adversary, n_theta=n_theta, fw_candidates=fw_candidates, rounds=rounds, seed=seed,
+            solver=solver)
+        bar.update(1)
     return GapResult(sup_value, sup_upper, sup_status, inf_value, inf_lower, inf_status, qp_status,
                      U_value, max_grad, time.perf_counter() - t0)

@@ -80,7 +80,8 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     that fits (solved exactly) and a subset of k nearest partners per sample above it; those eps
     get status 'interval' with the bounds of `truncated.truncated_bounds` and info['reason'];
     cp_options: passed to cutting_plane.solve (e.g. parallel_min: smallest component sent to the
-    executor).
+    executor). Ctrl-C stops the curve: the eps being solved keeps the certified interval found so far
+    (info['interrupted']), or, outside the LP loop, [floor, mass (1 - 1/K)]; larger eps are not solved.
     """
     from robustdsl.ir import GroupLP
     from robustdsl.lowering.group_lp_ball import solution_from
@@ -118,29 +119,40 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     shared = time.perf_counter() - t0
     out: dict = {}
     seed, low = None, _Floor()
+    stopped = None
     for i in np.argsort(grid, kind="stable"):
         e = float(grid[i])
         program = GroupLP(X, lab, p, e, float(norm), K, max_group_size)
-        t0 = time.perf_counter()
-        if bounded is not None and pair_threshold(e) > bounded.exact_threshold:
-            sol = interval_solution(program, bounded, low.value, max_memory, classes, low.attack)
-            sol.timings["distances"] = shared if not out else 0.0
-            out[int(i)] = low.update(sol)
+        if stopped is not None:          # Ctrl-C at a smaller eps: the curve stops there
+            out[int(i)] = unsolved(program, classes, low.value, low.attack, stopped)
             continue
-        gi, gj, _ = restrict_pairs(X, I, J, D, pair_threshold(e), norm)
-        graph = ConflictGraph(n, gi, gj, lab, None)
-        t_filter = time.perf_counter() - t0
-        left = None if time_limit is None else time_limit - (time.perf_counter() - start)
-        if left is not None and left <= 0:
-            out[int(i)] = unsolved(program, classes, low.value, low.attack, "time limit reached before this eps")
+        try:
+            t0 = time.perf_counter()
+            if bounded is not None and pair_threshold(e) > bounded.exact_threshold:
+                sol = interval_solution(program, bounded, low.value, max_memory, classes, low.attack)
+                sol.timings["distances"] = shared if not out else 0.0
+                out[int(i)] = low.update(sol)
+                continue
+            gi, gj, _ = restrict_pairs(X, I, J, D, pair_threshold(e), norm)
+            graph = ConflictGraph(n, gi, gj, lab, None)
+            t_filter = time.perf_counter() - t0
+            left = None if time_limit is None else time_limit - (time.perf_counter() - start)
+            if left is not None and left <= 0:
+                out[int(i)] = unsolved(program, classes, low.value, low.attack, "time limit reached before this eps")
+                continue
+            res = cutting_plane.solve(program, graph=graph, seed=seed if warm else None, time_limit=left,
+                                      progress=progress, executor=executor, **cp_options)
+            res.timings["distances"] = t_filter + (shared if not out else 0.0)
+            out[int(i)] = low.update(with_floor(program, classes, solution_from(program, res, classes, certify),
+                                                low.value, low.attack))
+            if res.status != "interval":
+                seed = _bigger_groups(res.groups)
+        except KeyboardInterrupt:        # outside the LP loop (pairs, certificate): nothing certified here
+            stopped = f"interrupted (Ctrl-C) at eps = {e:g}"
+            out[int(i)] = unsolved(program, classes, low.value, low.attack, stopped)
             continue
-        res = cutting_plane.solve(program, graph=graph, seed=seed if warm else None, time_limit=left,
-                                  progress=progress, executor=executor, **cp_options)
-        res.timings["distances"] = t_filter + (shared if not out else 0.0)
-        out[int(i)] = low.update(with_floor(program, classes, solution_from(program, res, classes, certify),
-                                            low.value, low.attack))
-        if res.status != "interval":
-            seed = _bigger_groups(res.groups)
+        if out[int(i)].info.get("interrupted"):
+            stopped = f"interrupted (Ctrl-C) at eps = {e:g}"
     return [out[i] for i in range(grid.size)]
 
 

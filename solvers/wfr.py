@@ -362,7 +362,7 @@ def run(game: ParticleGame, config: WFRConfig | None = None, steps: int = 1000, 
     bar = None
     if progress:
         from tqdm.auto import tqdm
-        bar = tqdm(total=steps, desc=f"{s.config.method} steps", leave=False)
+        bar = tqdm(total=steps, desc=f"{s.config.method} steps")
     t0 = time.perf_counter()
     spent = 0.0
     for k in range(steps):

@@ -455,3 +455,11 @@ def test_direct_constructor_copies_freezes_and_normalises():
     assert mu.X[0, 0] == 0.0 and not mu.X.flags.writeable and mu.y.dtype == np.int64
     assert mu.classes == (0, 1, 2) and hash(mu) == hash(measure())
     assert mu == measure() and rd.EmpiricalMeasure(X0, Y0, W0, None).y.dtype == np.float64
+
+
+def test_to_json_without_timings_drops_wall_clock_info():
+    sol = rd.Solution(value=0.25, lower=0.125, upper=0.5, status="estimate", backend="wfr", rule="r",
+                      info={"steps": 10, "steps_per_second": 123.4, "nash_gap": {"seconds": 2.5, "gap": 0.01}})
+    data = json.loads(sol.to_json(include_timings=False))
+    assert data["info"] == {"steps": 10, "nash_gap": {"gap": 0.01}} and "timings" not in data
+    assert json.loads(sol.to_json())["info"]["nash_gap"]["seconds"] == 2.5

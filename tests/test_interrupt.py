@@ -165,7 +165,7 @@ def test_cli_sweep_stops_at_an_interrupt_and_writes_what_it_has(tmp_path, monkey
     def interrupted_solve(self, backend=None, **opts):
         calls.append(1)
         raise TimeLimitReached("interrupted", lower=0.1, upper=0.3,
-                               solution=types.SimpleNamespace(info={"interrupted": True}))
+                               solution=types.SimpleNamespace(info={"interrupted": True}), interrupted=True)
     monkeypatch.setattr(Problem, "solve", interrupted_solve)
     spec = tmp_path / "s.rdsl"
     spec.write_text("inf_f sup_{mu~} E_{mu~}[zero_one(f)] - OT_c(mu, mu~)\n")
@@ -231,3 +231,79 @@ def test_highs_time_limit_is_per_solve_not_cumulative():
     opt = solver._h.getOptionValue("time_limit")
     opt = opt[1] if isinstance(opt, tuple) else opt
     assert opt == pytest.approx(before + 1e-3 + before / 2)
+
+
+def _raise_on_call(n):
+    """A stand-in that raises KeyboardInterrupt on its n-th call (1-based), as Ctrl-C would there."""
+    count = []
+
+    def wrap(orig):
+        def inner(*a, **k):
+            count.append(1)
+            if len(count) == n:
+                raise KeyboardInterrupt
+            return orig(*a, **k)
+        return inner
+    return wrap
+
+
+@pytest.mark.parametrize("route", ["group", "power"])
+def test_ctrl_c_outside_the_lp_loop_is_a_typed_interruption(route, monkeypatch):
+    # Ctrl-C while the answer is built or certified (group LP), or anywhere in the barycenter route:
+    # TimeLimitReached(interrupted=True), not a raw KeyboardInterrupt from inside a solver
+    from robustdsl.lowering.barycenter_lp import BarycenterLPRule
+    from robustdsl.lowering.group_lp_ball import GroupLPBallRule
+    X, y = instance(n=30, d=2, K=3, seed=2)
+    X0 = X.copy()
+    if route == "group":
+        monkeypatch.setattr(GroupLPBallRule, "invert", _raise_on_call(1)(GroupLPBallRule.invert))
+        p = problem(X, y, eps=0.5)
+    else:
+        monkeypatch.setattr(BarycenterLPRule, "solve", _raise_on_call(1)(BarycenterLPRule.solve))
+        mu = rd.EmpiricalMeasure.from_arrays(X, y)
+        f, mt = rd.Agnostic(mu.classes), rd.Adversary(mu)
+        p = rd.inf(f, rd.sup(mt, rd.E(mt, rd.ZeroOne(f)) - rd.OT(mu, mt, rd.Power(2.0, tau=0.5))))
+    with pytest.raises(TimeLimitReached) as err:
+        p.solve()
+    assert err.value.interrupted and "interrupted" in str(err.value) and np.array_equal(X, X0)
+
+
+def test_solve_curve_stops_at_ctrl_c(monkeypatch):
+    # Ctrl-C while the second eps is certified: the first keeps its exact value, the second and third
+    # are certified intervals [floor, mass (1 - 1/K)] and are not solved (the sweep stops)
+    import robustdsl.lowering.group_lp_ball as glb
+    from robustdsl.solvers import cutting_plane
+    from robustdsl.solvers.sweep import solve_curve
+    X, y = instance(n=40, d=2, K=3, seed=3)
+    calls = []
+    monkeypatch.setattr(cutting_plane, "solve", (lambda orig: lambda *a, **k: calls.append(1) or orig(*a, **k))(
+        cutting_plane.solve))
+    monkeypatch.setattr(glb, "solution_from", _raise_on_call(2)(glb.solution_from))
+    curve = solve_curve(X, y, [0.2, 0.4, 0.6])
+    assert len(calls) == 2 and curve[0].status == "optimal"
+    assert [s.status for s in curve[1:]] == ["interval", "interval"]
+    for s in curve[1:]:
+        assert s.lower == pytest.approx(curve[0].value) and "interrupted" in s.info["reason"]
+        assert s.certificate().ok
+
+
+def test_cli_ctrl_c_in_a_certificate_writes_the_rows_so_far(tmp_path, monkeypatch):
+    from robustdsl.cli import main
+    from robustdsl.lowering.group_lp_ball import GroupLPBallRule
+    monkeypatch.setattr(GroupLPBallRule, "invert", _raise_on_call(2)(GroupLPBallRule.invert))
+    spec = tmp_path / "s.rdsl"
+    spec.write_text("inf_f sup_{mu~} E_{mu~}[zero_one(f)] - OT_c(mu, mu~)\n")
+    out = tmp_path / "r.json"
+    code = main(["solve", str(spec), "--data", "builtin:mnist2000", "--classes", "1,7", "--per-class", "5",
+                 "--eps", "1,2,3", "--json", str(out)])
+    rows = json.loads(out.read_text())["results"]
+    assert code == 130 and len(rows) == 2 and rows[0]["status"] == "optimal" and rows[1]["lower"] is None
+
+
+def test_demo_ctrl_c_exits_130(tmp_path, monkeypatch, capsys):
+    from robustdsl import cli
+    monkeypatch.setattr(cli, "DEMO_QUICK", {"per_class": 3, "grid": {"2": (2.0,), "inf": (0.3,)}})
+    monkeypatch.setattr(rd.Problem, "solve", lambda self, *a, **k: (_ for _ in ()).throw(
+        TimeLimitReached("interrupted", interrupted=True)))
+    assert cli.main(["demo", "--quick", "--quiet", "--out", str(tmp_path)]) == 130
+    assert "interrupted" in capsys.readouterr().err

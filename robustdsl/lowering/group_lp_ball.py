@@ -163,7 +163,7 @@ class GroupLPBallRule(LoweringRule):
         sol = solution_from(program, res, inverse_data.classes, certify)
         if res.info.get("interrupted"):
             raise TimeLimitReached(f"interrupted: AT lies in [{sol.lower!r}, {sol.upper!r}]",
-                                   lower=sol.lower, upper=sol.upper, solution=sol)
+                                   lower=sol.lower, upper=sol.upper, solution=sol, interrupted=True)
         return sol
 
 

@@ -130,7 +130,8 @@ class ParticleGameRule(LoweringRule):
         hist_gap = dict(gap_kw) if options.get("history_gap", False) else None
         res = run(program, config, options.get("steps", 2000), history_every=options.get("history_every", 0),
                   history_gap=hist_gap, tail=options.get("tail", 0.0), progress=options.get("progress", False))
-        gap = nash_gap(program, res.learner_avg, res.adversary_avg, seed=config.seed, **gap_kw)
+        gap = nash_gap(program, res.learner_avg, res.adversary_avg, seed=config.seed,
+                       progress=options.get("progress", False), **gap_kw)
         return {"run": res, "gap": gap, "config": config, "gap_kw": gap_kw,
                 "gap_tol": options.get("gap_tol", 1e-3)}
 
