@@ -284,8 +284,9 @@ def solve_barycenter_lp(prog: BarycenterLP, backend: str = "highs", max_rounds: 
     work: list[Groups] = [start]
     bar = None
     if progress:
-        from tqdm import tqdm
-        bar = tqdm(total=max_rounds, desc="cutting planes", leave=False)
+        from tqdm.auto import tqdm
+        bar = tqdm(desc="cutting-plane rounds (LP + separation)", unit="round")   # no total: rounds end
+        # when separation finds no violated group, usually long before max_rounds
     for rnd in range(1, max_rounds + 1):
         gs, pts = _as_groupset(work)
         if prog.budget is not None:
@@ -306,6 +307,7 @@ def solve_barycenter_lp(prog: BarycenterLP, backend: str = "highs", max_rounds: 
         tm["separation"] += time.perf_counter() - t2
         if bar is not None:
             bar.update(1)
+            bar.set_postfix(groups=gs.n_groups, new=sum(g.rows.shape[0] for g in new))
         if not new:
             break
         work.extend(new)
