@@ -26,7 +26,7 @@ def group_attack(program: GroupLP, classes: tuple[int, ...], rows: list[np.ndarr
 
     keep = [(R, w) for R, w in zip(rows, masses) if R.shape[0]]
     return build_attack(program.X, program.labels, program.weights, classes, [R for R, _ in keep],
-                        [w for _, w in keep], [centres(program.X, R, program.norm) for R, _ in keep])
+                        [w for _, w in keep], [centres(program.X, R, program.norm, program.eps) for R, _ in keep])
 
 
 def pair_attack(program: GroupLP, classes: tuple[int, ...], I: np.ndarray, J: np.ndarray,

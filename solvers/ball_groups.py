@@ -20,6 +20,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import time
 
 import numpy as np
 
@@ -38,12 +39,50 @@ def _chunks(m: int, k: int, d: int):
         yield slice(s, min(m, s + step))
 
 
-def admissible(X: np.ndarray, rows: np.ndarray, eps: float, norm: float) -> np.ndarray:
-    """Boolean mask over the groups (rows of an (m, k) index array): radius(S) <= eps."""
+class DeadlineReached(Exception):
+    """A search passed its deadline (a time.perf_counter() value) before finishing."""
+
+
+def admissible(X: np.ndarray, rows: np.ndarray, eps: float, norm: float,
+               deadline: float | None = None) -> np.ndarray:
+    """Boolean mask over the groups (rows of an (m, k) index array): radius(S) <= eps.
+    deadline: DeadlineReached between the per-group l1 LPs once time.perf_counter() passes it."""
     rows = np.asarray(rows, dtype=np.int64)
     if rows.shape[0] == 0:
         return np.zeros(0, bool)
-    return radius(X, rows, norm) <= eps * (1 + RTOL) + 1e-300
+    thr = eps * (1 + RTOL) + 1e-300
+    if norm == 1:        # the bounds decide most groups; an LP only for those between them
+        lo, up, _ = l1_bounds(X, rows)
+        ok = up <= thr
+        for j, i in enumerate(np.flatnonzero(~ok & (lo <= thr))):
+            if deadline is not None and j % 16 == 15 and time.perf_counter() > deadline:
+                raise DeadlineReached()
+            ok[i] = _l1_ball(X[rows[i]])[0] <= thr
+        return ok
+    return radius(X, rows, norm) <= thr
+
+
+def l1_bounds(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lower, upper, centre) of the smallest enclosing l1 ball of each group, in bulk: lower =
+    half the largest pairwise l1 distance (no centre is nearer to both ends of that pair), upper =
+    max_v ||x_v - c||_1 at the better of the coordinate-wise midrange and median c (equal for pairs)."""
+    m, k = rows.shape
+    d = X.shape[1]
+    lo, up, C = np.empty(m), np.empty(m), np.empty((m, d))
+    ii, jj = np.triu_indices(k, 1)
+    for sl in _chunks(m, k * k, d):
+        P = X[rows[sl]]
+        lo[sl] = 0.5 * np.abs(P[:, ii] - P[:, jj]).sum(2).max(1, initial=0.0)
+        best, cbest = None, None
+        for c in (0.5 * (P.max(1) + P.min(1)), np.median(P, axis=1)):
+            u = np.abs(P - c[:, None, :]).sum(2).max(1)
+            if best is None:
+                best, cbest = u, c
+            else:
+                better = u < best
+                best, cbest = np.where(better, u, best), np.where(better[:, None], c, cbest)
+        up[sl], C[sl] = best, cbest
+    return lo, up, C
 
 
 def radius(X: np.ndarray, rows: np.ndarray, norm: float) -> np.ndarray:
@@ -59,11 +98,16 @@ def radius(X: np.ndarray, rows: np.ndarray, norm: float) -> np.ndarray:
             P = X[rows[sl]]
             out[sl] = (P.max(1) - P.min(1)).max(1) / 2.0
         return out
-    return np.array([_l1_ball(X[r])[0] for r in rows])
+    lo, up, _ = l1_bounds(X, rows)
+    out = up.copy()                          # the bounds meet (pairs, most small groups): exact
+    open_ = np.flatnonzero(up > lo)
+    out[open_] = [_l1_ball(X[r])[0] for r in rows[open_]]
+    return out
 
 
-def centres(X: np.ndarray, rows: np.ndarray, norm: float) -> np.ndarray:
-    """(m, d) barycenter points: MEB centre (l2), box centre (l_inf), an optimal l1 centre."""
+def centres(X: np.ndarray, rows: np.ndarray, norm: float, eps: float | None = None) -> np.ndarray:
+    """(m, d) barycenter points: MEB centre (l2), box centre (l_inf), an optimal l1 centre (with
+    eps given, for l1, any centre within eps (1 + RTOL) of every member: the bulk bound's where it is)."""
     rows = np.asarray(rows, dtype=np.int64)
     if norm == 2:
         return meb_l2(X, rows)[1]
@@ -73,7 +117,14 @@ def centres(X: np.ndarray, rows: np.ndarray, norm: float) -> np.ndarray:
             P = X[rows[sl]]
             out[sl] = (P.max(1) + P.min(1)) / 2.0
         return out
-    return np.array([_l1_ball(X[r])[1] for r in rows]).reshape(rows.shape[0], X.shape[1])
+    lo, up, C = l1_bounds(X, rows)
+    if eps is None:
+        open_ = np.flatnonzero(up > lo)                  # the bulk centre is optimal where they meet
+    else:
+        open_ = np.flatnonzero(up > eps * (1 + RTOL) + 1e-300)   # elsewhere it is inside every ball
+    if open_.size:
+        C[open_] = np.array([_l1_ball(X[r])[1] for r in rows[open_]]).reshape(open_.size, X.shape[1])
+    return C
 
 
 def triple_radius2(X: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -246,7 +297,7 @@ def _l1_ball(P: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.abs(P - c).sum(1).max()), c
 
 
-def group_test(X: np.ndarray, eps: float, norm: float, dist=None):
+def group_test(X: np.ndarray, eps: float, norm: float, dist=None, deadline: float | None = None):
     """A vectorised admissibility test rows -> mask for groups of one size.
 
     For l2 with `dist(a, b)` (lengths of conflict edges) the exact MEB radius is computed from the
@@ -268,6 +319,6 @@ def group_test(X: np.ndarray, eps: float, norm: float, dist=None):
             if rest.size:
                 ok[rest] = radius2_from_dist2(D2[rest]) <= lim2
             return ok
-        return admissible(X, rows, eps, norm)
+        return admissible(X, rows, eps, norm, deadline)
 
     return test

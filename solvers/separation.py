@@ -19,15 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .ball_groups import group_test
+from .ball_groups import DeadlineReached, group_test  # noqa: F401 (DeadlineReached: public here too)
 from .cliques import ConflictGraph, extend
 from .pairs import exact_dist
 
 TOL = 1e-9
-
-
-class DeadlineReached(Exception):
-    """The separation passed its deadline (time.perf_counter() value) before finishing."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,7 +63,7 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
     sub, keep = g.induced(order)
     qs = q[keep]
     dist = sub.edge_dist if (norm == 2 and sub.dist is not None) else None
-    test = group_test(X if dist is not None else X[keep], eps, norm, dist=dist)
+    test = group_test(X if dist is not None else X[keep], eps, norm, dist=dist, deadline=deadline)
     rows = sub.pairs()
     rows = rows[_promising(rows, qs, max_size, tol)]
     for j in range(2, max_size + 1):
@@ -99,6 +95,8 @@ def _with_lengths(g: ConflictGraph, X: np.ndarray, live: np.ndarray) -> Conflict
 
 
 _ROWS = 256     # rows of gathered coordinates per exact_dist call: the temporaries stay in cache
+_TEST_ROWS = 2_000    # candidate groups per admissibility test call (time limits are checked between;
+#                       an l1 group the bulk bounds leave open costs one small LP, a few ms)
 
 
 def edge_lengths(X: np.ndarray, a: np.ndarray, b: np.ndarray, norm: float) -> np.ndarray:
@@ -124,8 +122,11 @@ def _filter(new: np.ndarray, qs: np.ndarray, L: int, tol: float, test,
         raise DeadlineReached()
     ok = _promising(new, qs, L, tol)
     idx = np.flatnonzero(ok)
-    if idx.size:
-        ok[idx] = test(new[idx])
+    for s in range(0, idx.size, _TEST_ROWS):          # the deadline is checked between chunks
+        if s and deadline is not None and time.perf_counter() > deadline:
+            raise DeadlineReached()
+        part = idx[s:s + _TEST_ROWS]
+        ok[part] = test(new[part])
     return ok
 
 
