@@ -105,7 +105,7 @@ def plot_curve(results: dict | Sequence[dict], path: str | Path, title: str | No
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    writable(path, "path", PLOT_SUFFIXES)            # before any drawing
+    out = writable(path, "path", PLOT_SUFFIXES)      # before any drawing
     runs = [results] if isinstance(results, dict) else list(results)
     if not runs:
         raise InvalidInput("results", "no curve to plot")
@@ -128,7 +128,6 @@ def plot_curve(results: dict | Sequence[dict], path: str | Path, title: str | No
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    out = writable(path, "path", PLOT_SUFFIXES)
     try:
         fig.savefig(out, dpi=120)
     except OSError as exc:

@@ -108,12 +108,17 @@ def check_group_lp(mu, eps: float) -> None:
     check_scale(mu.X, eps)
 
 
+def byte_limit(max_bytes: int | None) -> int:
+    """The byte budget of one array: max_bytes (a positive integer) or DEFAULT_MAX_ARRAY_BYTES."""
+    return DEFAULT_MAX_ARRAY_BYTES if max_bytes is None else _check.integer("max_bytes", max_bytes, minimum=1)
+
+
 def array_bytes(name: str, value, dtype=np.float64, max_bytes: int | None = None) -> int:
     """Bytes a float/int copy of `value` would take; ResourceLimit if over `max_bytes` (before copying).
 
     Only array-like objects with a `.shape` are measured (lists are read first by numpy anyway).
     """
-    limit = DEFAULT_MAX_ARRAY_BYTES if max_bytes is None else _check.integer("max_bytes", max_bytes, minimum=1)
+    limit = byte_limit(max_bytes)
     shape = getattr(value, "shape", None)
     if shape is None:
         return 0

@@ -38,10 +38,10 @@ def _frozen(name: str, value: Any, ndim: int, dtype) -> np.ndarray:
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             raise InvalidInput(name, "contains NaN or inf", "finite numbers")
         return value
-    got = _as_array(name, value).dtype
-    if name == "y" and np.dtype(dtype).kind == "i" and got.kind not in "biu":
-        raise InvalidInput("y", f"class labels have dtype {got}", "integer labels")
-    return _check.frozen_array(name, value, ndim=ndim, dtype=dtype)
+    arr = _as_array(name, value)
+    if name == "y" and np.dtype(dtype).kind == "i" and arr.dtype.kind not in "biu":
+        raise InvalidInput("y", f"class labels have dtype {arr.dtype}", "integer labels")
+    return _check.frozen_array(name, arr, ndim=ndim, dtype=dtype)
 
 
 @dataclass(frozen=True, eq=False)

@@ -161,10 +161,10 @@ def particle_bytes(game: ParticleGame, config: WFRConfig) -> tuple[int, int]:
 def check_memory(game: ParticleGame, config: WFRConfig) -> int:
     """particle_bytes in all; ResourceLimit naming width or m (the larger part) over config.max_bytes."""
     from robustdsl.errors import ResourceLimit
-    from robustdsl.guards import DEFAULT_MAX_ARRAY_BYTES
+    from robustdsl.guards import byte_limit
     learner, adversary = particle_bytes(game, config)
     need = learner + adversary
-    limit = DEFAULT_MAX_ARRAY_BYTES if config.max_bytes is None else config.max_bytes
+    limit = byte_limit(config.max_bytes)
     if need > limit:
         name = "width" if learner >= adversary else "m"
         raise ResourceLimit(name, f"the particle arrays would need about {need / 2**30:.3g} GiB (width {game.width}, "

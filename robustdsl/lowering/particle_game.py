@@ -76,9 +76,9 @@ def _options(options: dict):
     if "gap_tol" in opts:
         opts["gap_tol"] = _check.real("gap_tol", opts["gap_tol"], nonneg=True)
     for key in ("history_gap", "progress"):
-        if key in opts and not isinstance(opts[key], (bool, np.bool_)):
-            raise InvalidInput(key, f"expected True or False, got {opts[key]!r}")
         if key in opts:
+            if not isinstance(opts[key], (bool, np.bool_)):
+                raise InvalidInput(key, f"expected True or False, got {opts[key]!r}")
             opts[key] = bool(opts[key])
     return config, opts
 
@@ -86,10 +86,10 @@ def _options(options: dict):
 def _check_memory(game: ParticleGame, config, opts: dict) -> None:
     """ResourceLimit before allocating: the particle arrays (wfr.check_memory) and the learner half's
     QP Gram matrix, (2 (n_theta + 8 rounds) + 1)^2 float64 numbers (named n_theta)."""
-    from ..guards import DEFAULT_MAX_ARRAY_BYTES
+    from ..guards import byte_limit
     from ..solvers.wfr import check_memory
     check_memory(game, config)
-    limit = DEFAULT_MAX_ARRAY_BYTES if config.max_bytes is None else config.max_bytes
+    limit = byte_limit(config.max_bytes)
     cols = 2 * (opts.get("n_theta", 200) + _QP_REFINE * opts.get("gap_rounds", 1)) + 1
     if 8 * cols * cols > limit:
         raise ResourceLimit("n_theta", f"the Nash-gap QP over {cols} columns needs a Gram matrix of about "
