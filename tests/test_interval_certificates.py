@@ -187,3 +187,39 @@ def test_floor_within_rounding_keeps_the_exact_status(L):
     want = "optimal" if L is None else "lower_bound"
     assert [s.status for s in curve] == [want, want] and curve[1].certificate().ok
     assert curve[1].value == pytest.approx(curve[0].value, abs=1e-12)
+
+
+@pytest.mark.parametrize("norm", [1.0, 2.0])
+def test_interval_upper_end_by_neighbour_bound_or_exact_groups(norm):
+    """An interval's upper end is re-checked by the neighbour bound over the re-measured pairs (one
+    pass; it was one l1 LP per open group: minutes on 500 digits); a claimed upper below it (but at
+    or above the exact bound over every admissible group, by brute force here) falls back to the
+    groups, and a claim below the exact bound fails."""
+    from robustdsl.saddle import Attack
+    from robustdsl.solvers.group_certificate import certify
+
+    from group_lp_helpers import all_groups
+
+    X, y = _blobs(6, n=24, K=4, d=2)
+    eps = 0.55 if norm == 1 else 0.4
+    n = y.size
+    p = np.full(n, 1 / n)
+    q = np.clip(make_problem(X, y, eps, norm).solve().q + 0.3, 0, 1)
+    D = _dist(X, norm)
+    I, J = np.nonzero(np.triu((D <= 2 * eps) & (y[:, None] != y[None, :]), 1))
+    M = np.ones(n)
+    for S in all_groups(X, y, eps, norm):
+        M[list(S)] = np.maximum(M[list(S)], q[list(S)].sum())
+    exact = float(np.dot(p, 1 - q / M))
+    nb = neighbour_bound(ConflictGraph(n, I, J, y, None), p, q, 4)
+    assert exact < nb - 1e-3                             # the two bounds differ on this instance
+    still = Attack(points=X.copy(), labels=y.copy(), label_index=y.copy(), masses=p.copy(),
+                   source=np.arange(n), group=np.full(n, -1), classes=(0, 1, 2, 3))
+
+    def run(claim):
+        return certify(X, y, p, eps, norm, 4, q, 0.0, still, pairs=(I, J), claimed=(0.0, claim))
+
+    a, b, c = run(nb), run(exact), run(exact - 1e-3)
+    assert a.ok and a.checks["upper_from"].startswith("neighbour") and a.upper == pytest.approx(nb, abs=1e-15)
+    assert b.ok and b.checks["upper_from"].startswith("every admissible") and b.upper == pytest.approx(exact, abs=1e-12)
+    assert not c.ok and "not certified" in c.message
