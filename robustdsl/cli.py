@@ -165,15 +165,16 @@ def cmd_solve(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         try:
             sol = problem.solve(args.backend, **_solve_options(args))
-            row = dict(sol.to_dict(include_timings=True))
+            row = dict(sol.to_dict(include_timings=not args.no_timings))
         except TimeLimitReached as exc:  # Ctrl-C inside a solve: keep its interval, stop the sweep
             row = {"value": None, "lower": exc.lower, "upper": exc.upper, "status": "interval"}
             interrupted = exc.interrupted
-        row.update({param: value, "seconds": time.perf_counter() - t0, "problem": str(problem)})
+        seconds = time.perf_counter() - t0
+        row.update({param: value, "problem": str(problem)} | ({} if args.no_timings else {"seconds": seconds}))
         rows.append(row)
         lo, hi = row["lower"], row["upper"]
         print(f"{param} = {value:<8g} value = {row['value']!s:<22} [{lo}, {hi}]  {row['status']}"
-              f"  ({row['seconds']:.2f} s)", flush=True)
+              f"  ({seconds:.2f} s)", flush=True)
         if interrupted:
             print(f"robustdsl solve: interrupted at {param} = {value:g}; writing the results so far",
                   file=sys.stderr)
@@ -281,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "interval is reported")
     s.add_argument("--progress", action="store_true", help="progress bars (distance blocks, components)")
     s.add_argument("--json", metavar="OUT.json", help="write the results as JSON")
+    s.add_argument("--no-timings", action="store_true", help="leave wall-clock times out of the JSON (the same "
+                   "input then writes the same file)")
     s.add_argument("--plot", metavar="OUT.png", help="plot the value against eps (or tau)")
     s.set_defaults(run=cmd_solve)
     e = sub.add_parser("export", help="write the lowered program as .lp or .mps",

@@ -42,7 +42,7 @@ def spec(tmp_path):
 @pytest.mark.parametrize("sub,words", [
     ([], ["solve", "export", "demo"]),
     (["solve"], ["--data", "--classes", "--per-class", "--eps", "--norm", "--backend", "--max-group-size",
-                 "--time-limit", "--max-memory", "--progress", "--json", "--plot", "--tau"]),
+                 "--time-limit", "--max-memory", "--progress", "--json", "--no-timings", "--plot", "--tau"]),
     (["export"], ["--data", "--eps", "OUTPUT"]),
     (["demo"], ["--out", "--quick"]),
 ])
@@ -219,3 +219,18 @@ def test_solve_under_a_memory_budget_reports_a_certified_interval(spec, tmp_path
     assert exact["status"] == "optimal" and got["status"] == "interval"
     assert got["lower"] <= exact["value"] <= got["upper"] and got["lower"] < got["upper"]
     assert "memory budget" in got["info"]["reason"]
+
+
+def test_no_timings_writes_the_same_file_twice(spec, tmp_path, capsys):
+    """--no-timings leaves every wall-clock figure out: two runs write identical bytes (with timings
+    they differ), and the values are those of the timed run."""
+    common = ["solve", str(spec), "--data", "builtin:mnist2000", "--classes", "1,4,7", "--per-class", "30",
+              "--eps", "3,4"]
+    a, b, t = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "t.json"
+    for path, extra in ((a, ["--no-timings"]), (b, ["--no-timings"]), (t, [])):
+        assert main([*common, *extra, "--json", str(path)]) == 0
+    assert a.read_bytes() == b.read_bytes()
+    timed, untimed = json.loads(t.read_text())["results"], json.loads(a.read_text())["results"]
+    assert all("seconds" in r and "timings" in r for r in timed)
+    assert not any("seconds" in r or "timings" in r for r in untimed)
+    assert [r["value"] for r in untimed] == [r["value"] for r in timed] and timed[-1]["value"] > 0
