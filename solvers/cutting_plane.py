@@ -77,13 +77,29 @@ class GroupSolve:
 
 
 class _Clock:
-    def __init__(self) -> None:
+    """Seconds per stage; `listener(key, clock)` (a progress bar's postfix) is told of every stage
+    that ends, so that a bar over components shows the work inside a long one."""
+
+    def __init__(self, listener: Callable[[str, "_Clock"], None] | None = None) -> None:
         self.t: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self.listener = listener
 
     def add(self, key: str, t0: float) -> float:
         t1 = time.perf_counter()
         self.t[key] = self.t.get(key, 0.0) + t1 - t0
+        self.calls[key] = self.calls.get(key, 0) + 1
+        if self.listener is not None:
+            self.listener(key, self)
         return t1
+
+
+def _postfix(bar) -> Callable[[str, _Clock], None]:
+    """A clock listener writing the stage just ended, the LP solves so far and their seconds."""
+    def show(key: str, clock: _Clock) -> None:
+        bar.set_postfix_str(f"{key} done; {clock.calls.get('lp', 0)} LP solves, "
+                            f"{clock.t.get('lp', 0.0):.1f} s in LP")
+    return show
 
 
 def conflict_graph(program: GroupLP, *, executor=None, device: str = "cpu",
@@ -175,6 +191,8 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                                             program.max_group_size),
                     sub.I, sub.J, init_triples, top, tol, time_limit, pair_flow, seeds.get(c), lp_route)
     bar = tqdm(members, desc="group LP components", disable=not progress, unit="comp")
+    if progress:
+        clock.listener = _postfix(bar)
     for c, vs in enumerate(bar):
         remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
         if c in futures:

@@ -307,3 +307,14 @@ def test_demo_ctrl_c_exits_130(tmp_path, monkeypatch, capsys):
         TimeLimitReached("interrupted", interrupted=True)))
     assert cli.main(["demo", "--quick", "--quiet", "--out", str(tmp_path)]) == 130
     assert "interrupted" in capsys.readouterr().err
+
+
+def test_group_lp_bar_reports_the_work_inside_a_component(capsys):
+    """progress=True: the bar over components also shows the stages and LP solves inside one (a
+    single big component used to sit at 0/1 for the whole solve); the value is unchanged."""
+    X, y = instance()
+    quiet = problem(X, y).solve()
+    shown = problem(X, y).solve(progress=True)
+    err = capsys.readouterr().err
+    assert shown.value == quiet.value and quiet.info["separation_rounds"] > 1
+    assert "group LP components" in err and "LP solves" in err and "s in LP" in err
