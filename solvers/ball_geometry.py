@@ -1,5 +1,5 @@
 """Geometry of balls for the barycenter route: the minimum enclosing ball of each group (exact on
-a line, for l_inf, for l1 in the plane and for l2; cvxpy for l1 in 3+ dimensions), moving a point into
+a line, for l_inf, for l1 in the plane and for l2; an LP with its dual bound for l1 in 3+ dimensions), moving a point into
 the exact balls, and the exact (rational) test that l2 balls meeting in a single point pin it."""
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import math
 
 import numpy as np
 
-from robustdsl.errors import SolverFailed
 from robustdsl.ir.barycenter_program import TransportCost, norm_rows
 
 
@@ -110,7 +109,8 @@ def enclosing_radius(Xg: np.ndarray, norm: float) -> tuple[np.ndarray, np.ndarra
     box centre); l1 in the plane (l_inf in the coordinates (a + b, a - b)); |S| = 2: half the
     distance; l2 with |S| = 3: circumradius if acute, else half the longest side; l2 otherwise:
     the support-set search of ball_groups.meb_l2 (upper: the largest distance from its centre,
-    lower 1e-9 below).  l1 in 3 or more dimensions: cvxpy, with the interval [r (1 - 1e-7), r].
+    lower 1e-9 below).  l1 in 3 or more dimensions: ball_groups.l1_enclosing (bulk bounds, else an
+    LP per group with its dual bound below).
     """
     m, k, d = Xg.shape
     if math.isinf(norm) or d == 1:
@@ -133,15 +133,9 @@ def enclosing_radius(Xg: np.ndarray, norm: float) -> tuple[np.ndarray, np.ndarra
         _, C = meb_l2(Xg.reshape(m * k, d), np.arange(m * k).reshape(m, k))
         rr = norm_rows(Xg - C[:, None, :], 2.0).max(1)
         return rr * (1 - 1e-9), rr, C
-    import cvxpy as cp
-    Y, r = cp.Variable((m, d)), cp.Variable(m)
-    prob = cp.Problem(cp.Minimize(cp.sum(r)), [cp.norm(Xg[:, j, :] - Y, norm, axis=1) <= r for j in range(k)])
-    prob.solve(solver="CLARABEL")
-    if prob.status != "optimal":
-        raise SolverFailed(f"enclosing-ball program ended with status {prob.status}", prob.status, "cvxpy")
-    C = np.asarray(Y.value, dtype=float)
-    rr = norm_rows(Xg - C[:, None, :], norm).max(1)
-    return rr * (1 - 1e-7), rr, C
+    from .ball_groups import l1_enclosing
+    lo, up, C = l1_enclosing(Xg.reshape(m * k, d), np.arange(m * k).reshape(m, k))
+    return lo, up, C
 
 
 def meb3(Xg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -98,11 +98,7 @@ def radius(X: np.ndarray, rows: np.ndarray, norm: float) -> np.ndarray:
             P = X[rows[sl]]
             out[sl] = (P.max(1) - P.min(1)).max(1) / 2.0
         return out
-    lo, up, _ = l1_bounds(X, rows)
-    out = up.copy()                          # the bounds meet (pairs, most small groups): exact
-    open_ = np.flatnonzero(up > lo)
-    out[open_] = [_l1_ball(X[r])[0] for r in rows[open_]]
-    return out
+    return l1_enclosing(X, rows)[1]          # the bulk bounds meet for pairs and most small groups
 
 
 def centres(X: np.ndarray, rows: np.ndarray, norm: float, eps: float | None = None) -> np.ndarray:
@@ -269,19 +265,28 @@ def _l1_matrix(k: int, d: int):
     return csr_matrix((vals, (rows, cols)), shape=(2 * kd + k, nv))
 
 
-def _l1_ball(P: np.ndarray) -> tuple[float, np.ndarray]:
+def l1_dual_bound(P: np.ndarray, lam: np.ndarray) -> float:
+    """A lower bound on the smallest enclosing l1 radius of the rows of P from any weights lam >= 0
+    summing to one (weak duality): max_v ||x_v - c||_1 >= sum_v lam_v ||x_v - c||_1, whose minimum
+    over c splits by coordinate and is attained at a member's coordinate (a weighted median)."""
+    dev = np.abs(P[:, None, :] - P[None, :, :])          # (v, u, i): |x_vi - x_ui|, c_i = x_ui
+    return float(np.einsum("v,vui->ui", lam, dev).min(0).sum())
+
+
+def _l1_ball(P: np.ndarray) -> tuple[float, np.ndarray, float]:
     """Smallest l1 ball enclosing the rows of P: min r s.t. sum_i t_vi <= r, |x_vi - c_i| <= t_vi.
 
     Solved on the group moved to its box centre and scaled by a power of two to unit size (HiGHS'
-    tolerances are absolute); the radius returned is max_v ||x_v - c||_1 measured at the LP's
-    centre c, an upper bound of the optimum and equal to it up to rounding at a basic solution.
+    tolerances are absolute). Returns (upper, c, lower): upper = max_v ||x_v - c||_1 measured at the
+    LP's centre c, lower = l1_dual_bound of the LP's weights on the radius rows (both rigorous up to
+    rounding of the sums, and equal to it at an optimal basis).
     """
     from scipy.optimize import linprog        # imported here: scipy.optimize costs ~0.2 s to load
     k, d = P.shape
     mid = (P.max(0) + P.min(0)) / 2.0
     half = float(np.max(np.abs(P - mid)))
     if half == 0.0:
-        return 0.0, mid
+        return 0.0, mid, 0.0
     scale = 2.0 ** -math.ceil(math.log2(half))
     Q = (P - mid) * scale
     cost = np.zeros(d + k * d + 1)
@@ -294,7 +299,21 @@ def _l1_ball(P: np.ndarray) -> tuple[float, np.ndarray]:
         raise SolverFailed(f"l1 enclosing-ball LP failed: {res.message}", status=str(res.status),
                            backend="scipy-highs")
     c = mid + res.x[:d] / scale
-    return float(np.abs(P - c).sum(1).max()), c
+    lam = np.maximum(-np.asarray(res.ineqlin.marginals[-k:], dtype=np.float64), 0.0)
+    lower = l1_dual_bound(P, lam / lam.sum()) if lam.sum() > 0 else 0.0
+    return float(np.abs(P - c).sum(1).max()), c, lower
+
+
+def l1_enclosing(X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lower, upper, centre) of the smallest enclosing l1 ball of each group: the bulk bounds, and
+    for the groups where they differ the LP's measured radius and its dual bound (_l1_ball)."""
+    lo, up, C = l1_bounds(X, rows)
+    for i in np.flatnonzero(up > lo):
+        r, c, low = _l1_ball(X[rows[i]])
+        if r < up[i]:
+            up[i], C[i] = r, c
+        lo[i] = max(lo[i], min(low, up[i]))
+    return lo, up, C
 
 
 def group_test(X: np.ndarray, eps: float, norm: float, dist=None, deadline: float | None = None):

@@ -157,6 +157,38 @@ def test_constrained_ball_tie_triple():
     assert sol.status == "optimal" and sol.value == pytest.approx(2.0 / 3.0, abs=1e-12)
 
 
+def test_l1_enclosing_ball_in_three_dimensions_is_decided_exactly():
+    """l1 enclosing radii in 3+ dimensions: the LP's measured radius above, its dual (weighted
+    median) bound below, both within 1e-12 of scipy's LP (an independent formulation); on the
+    integer group below (radius exactly 4 while the bulk bounds say [4, 5]) they meet at 4."""
+    from robustdsl.solvers.ball_geometry import enclosing_radius
+
+    from group_lp_helpers import enclosing_radius as reference
+
+    rng = np.random.default_rng(11)
+    Xg = rng.normal(size=(40, 4, 5)) * 3.0
+    lo, up, C = enclosing_radius(Xg, 1)
+    ref = np.array([reference(P, 1) for P in Xg])
+    assert np.all(lo <= ref * (1 + 1e-12)) and np.all(up >= ref * (1 - 1e-12))
+    assert np.max((up - lo) / up) < 1e-12
+    assert np.allclose(np.abs(Xg - C[:, None, :]).sum(2).max(1), up, rtol=0, atol=1e-12)
+    lo, up, _ = enclosing_radius(np.array([[[2.0, 3, 4], [0, 0, 4], [4, 1, 1]]]), 1)
+    assert lo[0] == up[0] == 4.0
+
+
+def test_constrained_l1_ball_tie_in_three_dimensions():
+    """The DRO form (barycenter route) with l1 balls in 3-D whose triple has radius exactly eps:
+    decided admissible (it raised CertificateFailed, the radius left in [r (1 - 1e-7), r]); the
+    value is the penalised ball rule's (group LP, an independent route)."""
+    X = np.array([[2.0, 3, 4], [0, 0, 4], [4, 1, 1], [9, 9, 9]])
+    y = [0, 1, 2, 0]
+    prob, _ = _problem(X, y, rd.Ball(4.0, 1), delta=0.01)
+    sol = prob.solve()
+    assert sol.status == "optimal" and sol.certificate().ok
+    pen, _ = _problem(X, y, rd.Ball(4.0, 1))
+    assert sol.value == pytest.approx(pen.solve().value, abs=1e-12) and sol.value == pytest.approx(0.5)
+
+
 def test_pure_ball_admissibility_and_cost_agree():
     """Every group judged admissible by barycenters() has a finite cost at its own point, in every
     norm, on integer ties (radius exactly eps)."""
