@@ -166,6 +166,15 @@ class Classifier:
             out[s:s + step] = F
         return out
 
+    def on_support(self) -> "Classifier":
+        """The same f* from the samples with q > 0 only (the others add nothing to any f_k); the rest
+        mass goes to the nearest of those instead of the nearest sample (MATH.md: any class may take
+        it). The certificate evaluates this one: fewer samples to measure against."""
+        keep = np.flatnonzero(self.q > 0)
+        if keep.size in (0, self.q.size):
+            return self
+        return Classifier(self.X[keep], self.label_index[keep], self.q[keep], self.eps, self.norm, self.classes)
+
     def predict(self, Z) -> np.ndarray:
         """The most probable class label of each row."""
         return np.asarray(self.classes)[self(Z).argmax(1)]

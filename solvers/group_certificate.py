@@ -327,7 +327,8 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
         checks["classifier_evaluation"] = "sparse"
         cls_ok = lower - tol <= risk <= upper + tol
     elif classifier is not None and attack.masses.size:
-        P = _evaluate(classifier, attack.points, progress)
+        P = _evaluate(classifier.on_support() if hasattr(classifier, "on_support") else classifier,
+                      attack.points, progress)
         right = P[np.arange(P.shape[0]), attack.label_index]
         risk = float(np.dot(attack.masses, 1.0 - right))
         checks["classifier_risk_on_attack"] = risk

@@ -223,3 +223,34 @@ def test_interval_upper_end_by_neighbour_bound_or_exact_groups(norm):
     assert a.ok and a.checks["upper_from"].startswith("neighbour") and a.upper == pytest.approx(nb, abs=1e-15)
     assert b.ok and b.checks["upper_from"].startswith("every admissible") and b.upper == pytest.approx(exact, abs=1e-12)
     assert not c.ok and "not certified" in c.message
+
+
+@pytest.mark.parametrize("norm", [2.0, 1.0, math.inf])
+def test_classifier_on_its_support_is_the_same_f_star(norm):
+    """Classifier.on_support (what the certificate evaluates: only samples with q > 0) gives the
+    f* of MATH.md computed here by brute force (max q over the balls holding z, normalised), the rest
+    mass on the class of the nearest sample with q > 0; the full classifier differs at most in where
+    that rest goes."""
+    from robustdsl.saddle import Classifier
+
+    X, y = _blobs(8, n=60, K=3)
+    rng = np.random.default_rng(3)
+    q = np.where(rng.random(60) < 0.5, 0.0, rng.random(60))
+    eps = 0.5
+    full = Classifier(X, y, q, eps, norm, (0, 1, 2))
+    sup = full.on_support()
+    Z = np.concatenate([X, X + rng.normal(size=X.shape) * 0.3])
+    diff = np.abs(Z[:, None, :] - X[None, :, :])
+    D = np.sqrt((diff ** 2).sum(-1)) if norm == 2 else (diff.max(-1) if math.isinf(norm) else diff.sum(-1))
+    F = np.zeros((Z.shape[0], 3))
+    for k in range(3):
+        F[:, k] = np.where((D <= eps) & (y == k)[None, :], q[None, :], 0.0).max(1)
+    F /= np.maximum(1.0, F.sum(1, keepdims=True))
+    rest = 1.0 - F.sum(1)
+    live = np.flatnonzero(q > 0)
+    want = F.copy()
+    want[np.arange(Z.shape[0]), y[live[D[:, live].argmin(1)]]] += rest
+    assert sup.X.shape[0] == live.size < 60 and np.allclose(sup(Z), want, atol=1e-12)
+    P = full(Z)
+    assert np.all(P >= F - 1e-12) and np.allclose((P - F).sum(1), rest, atol=1e-12) and rest.max() > 0.1
+    assert Classifier(X, y, np.full(60, 0.3), eps, norm, (0, 1, 2)).on_support().X is X
