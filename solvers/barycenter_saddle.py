@@ -24,6 +24,9 @@ Certificate:
   'enumeration': every group with distinct labels enumerated, B(S) (its meeting point) by the
   certified barycenter routines (exact); 'separation': the exhaustive pruned clique search of
   barycenter_lp (used when enumeration would be too large).
+- an interval answer (B of some group known only within its bounds, e.g. a group of balls that
+  meet in a set without interior, where no float point is found inside all of them): ok needs
+  the attack's bound to reach the reported lower end and the classifier's the reported upper end.
 """
 from __future__ import annotations
 
@@ -195,6 +198,10 @@ def certify(prog: BarycenterLP, res: BarycenterLPResult, tol: float = 1e-8) -> d
               "prices_lowered_by": m_ex / 2.0,
               "classifier_mass_at_attack_barycenters": at_points, "dual_feasible": bool(feasible),
               "mass": mass, "reported_value_below_upper": bool(res.lower <= upper + tol * mass)}
-    ok = bool(feasible and checks["budget_respected"] and gap <= tol * mass and lower <= upper + 1e-12 * mass
-              and checks["reported_value_below_upper"])
+    checks["interval"] = bool(res.upper - res.lower > tol * (mass + abs(res.lower)))
+    if checks["interval"]:   # B known only within bounds somewhere: both reported ends re-proved
+        tight = lower >= res.lower - tol * mass and upper <= res.upper + tol * mass
+    else:
+        tight = gap <= tol * mass and checks["reported_value_below_upper"]
+    ok = bool(feasible and checks["budget_respected"] and tight and lower <= upper + 1e-12 * mass)
     return {"ok": ok, "lower": float(lower), "upper": upper, "gap": float(gap), "checks": checks}

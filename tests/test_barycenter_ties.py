@@ -189,6 +189,31 @@ def test_constrained_l1_ball_tie_in_three_dimensions():
     assert sol.value == pytest.approx(pen.solve().value, abs=1e-12) and sol.value == pytest.approx(0.5)
 
 
+def test_ball_power_l1_tie_in_three_dimensions_is_an_honest_interval():
+    """Ball(4, l1) + Power(2, 20): the three l1 balls meet in a set without interior (enclosing
+    radius exactly 4) and the convex program's point (solved at a relaxed radius) cannot be moved
+    into all of them, so B of the triple is known only within [0.95, 1.075]. By hand: B = 19/20
+    at z = (2, 1, 3), the triple's gain 2 - 0.95 = 1.05 per unit beats every pair (0.675, 0.575,
+    0.35 for two units), so AT = 1.05 / 3 = 0.35. The answer is a certified interval holding it
+    (it raised CertificateFailed); a reported end moved past what the objects prove fails."""
+    from dataclasses import replace
+
+    from robustdsl.solvers.barycenter_lp import solve_barycenter_lp
+    from robustdsl.solvers.barycenter_saddle import certify
+
+    X, y = [[2.0, 3, 4], [0, 0, 4], [4, 1, 1]], [0, 1, 2]
+    prob, _ = _problem(X, y, rd.Ball(4.0, 1) + rd.Power(2, 20.0, 2))
+    sol = prob.solve()
+    cert = sol.certificate()
+    assert sol.status == "interval" and cert.ok, cert.message
+    assert sol.lower - 1e-12 <= 0.35 <= sol.upper + 1e-12 and sol.upper - sol.lower < 0.07
+    prog = prob.compile().program
+    res = solve_barycenter_lp(prog, "highs")
+    assert certify(prog, res)["ok"]
+    assert not certify(prog, replace(res, lower=res.lower + 0.01))["ok"]
+    assert not certify(prog, replace(res, upper=res.upper - 0.01))["ok"]
+
+
 def test_pure_ball_admissibility_and_cost_agree():
     """Every group judged admissible by barycenters() has a finite cost at its own point, in every
     norm, on integer ties (radius exactly eps)."""
