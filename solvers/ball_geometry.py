@@ -1,6 +1,7 @@
 """Geometry of balls for the barycenter route: the minimum enclosing ball of each group (exact on
-a line, for l_inf, for l1 in the plane and for l2; an LP with its dual bound for l1 in 3+ dimensions), moving a point into
-the exact balls, and the exact (rational) test that l2 balls meeting in a single point pin it."""
+a line, for l_inf, for l1 in the plane and for l2; an LP with its dual bound for l1 in 3+
+dimensions), moving a point into the exact balls, and the exact (rational) test that l2 balls
+meeting in a single point pin it."""
 from __future__ import annotations
 
 import itertools
@@ -134,8 +135,7 @@ def enclosing_radius(Xg: np.ndarray, norm: float) -> tuple[np.ndarray, np.ndarra
         rr = norm_rows(Xg - C[:, None, :], 2.0).max(1)
         return rr * (1 - 1e-9), rr, C
     from .ball_groups import l1_enclosing
-    lo, up, C = l1_enclosing(Xg.reshape(m * k, d), np.arange(m * k).reshape(m, k))
-    return lo, up, C
+    return l1_enclosing(Xg.reshape(m * k, d), np.arange(m * k).reshape(m, k))
 
 
 def meb3(Xg: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
