@@ -113,11 +113,10 @@ def centres(X: np.ndarray, rows: np.ndarray, norm: float, eps: float | None = No
             P = X[rows[sl]]
             out[sl] = (P.max(1) + P.min(1)) / 2.0
         return out
+    if eps is None:                                      # an optimal centre of every group
+        return l1_enclosing(X, rows)[2]
     lo, up, C = l1_bounds(X, rows)
-    if eps is None:
-        open_ = np.flatnonzero(up > lo)                  # the bulk centre is optimal where they meet
-    else:
-        open_ = np.flatnonzero(up > eps * (1 + RTOL) + 1e-300)   # elsewhere it is inside every ball
+    open_ = np.flatnonzero(up > eps * (1 + RTOL) + 1e-300)   # elsewhere the bulk centre is inside every ball
     if open_.size:
         C[open_] = np.array([_l1_ball(X[r])[1] for r in rows[open_]]).reshape(open_.size, X.shape[1])
     return C

@@ -171,6 +171,12 @@ def max_group_excess(prog: BarycenterLP, q: np.ndarray, t: float,
     return worst, "exhaustive pruned clique separation over the pair graph"
 
 
+def is_interval(lower: float, upper: float, mass: float, tol: float) -> bool:
+    """The LP's ends differ by more than tol (mass + |lower|): some B(S) is known only within its
+    bounds, and the answer is an interval, not the exact value."""
+    return upper - lower > tol * (mass + abs(lower))
+
+
 def certify(prog: BarycenterLP, res: BarycenterLPResult, tol: float = 1e-8) -> dict:
     """Both sides recomputed; returns lower, upper, gap and the checks (see module docstring).
 
@@ -198,7 +204,7 @@ def certify(prog: BarycenterLP, res: BarycenterLPResult, tol: float = 1e-8) -> d
               "prices_lowered_by": m_ex / 2.0,
               "classifier_mass_at_attack_barycenters": at_points, "dual_feasible": bool(feasible),
               "mass": mass, "reported_value_below_upper": bool(res.lower <= upper + tol * mass)}
-    checks["interval"] = bool(res.upper - res.lower > tol * (mass + abs(res.lower)))
+    checks["interval"] = is_interval(res.lower, res.upper, mass, tol)
     if checks["interval"]:   # B known only within bounds somewhere: both reported ends re-proved
         tight = lower >= res.lower - tol * mass and upper <= res.upper + tol * mass
     else:

@@ -157,7 +157,7 @@ class BarycenterLPRule(LoweringRule):
         if getattr(res, "kind", "") == "sinkhorn":
             return _sinkhorn_solution(prog, res, inverse_data)
         from ..saddle import build_attack
-        from ..solvers.barycenter_saddle import PriceClassifier, certify
+        from ..solvers.barycenter_saddle import PriceClassifier, certify, is_interval
         classes = inverse_data["classes"]
         truncated = prog.group_limit < prog.n_classes
         attack = _attack(prog, res, classes, build_attack)
@@ -167,8 +167,7 @@ class BarycenterLPRule(LoweringRule):
             status = "lower_bound"
             upper = float(prog.weights.sum() * (1.0 - 1.0 / prog.n_classes))
         else:
-            mass = float(prog.weights.sum())
-            status = "optimal" if upper - lower <= EXACT_TOL * (mass + abs(lower)) else "interval"
+            status = "interval" if is_interval(lower, upper, float(prog.weights.sum()), EXACT_TOL) else "optimal"
 
         def _certify() -> Certificate:
             c = certify(prog, res, tol=EXACT_TOL)
