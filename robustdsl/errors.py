@@ -29,7 +29,15 @@ class DataFormatError(InvalidInput):
 
 
 class ResourceLimit(InvalidInput):
-    """A request would need more memory than allowed; refused before allocating."""
+    """A request would need more memory than allowed (refused before allocating), or the machine
+    ran out of memory on the way (`out_of_memory`)."""
+
+
+def out_of_memory(stage: str, exc: BaseException) -> ResourceLimit:
+    """The ResourceLimit that replaces a MemoryError raised inside a solver while `stage` ran."""
+    return ResourceLimit("problem size", f"the machine ran out of memory while {stage}: {exc}".rstrip(": "),
+                         "max_memory=<bytes> for the group LP (a certified interval within that budget), "
+                         "fewer samples, or a machine with more memory")
 
 
 class UnsupportedProblem(RobustDSLError):

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from .analysis import ProblemForm, analyze
-from .errors import InvalidInput, TimeLimitReached
+from .errors import InvalidInput, TimeLimitReached, out_of_memory
 from .expr import Expectation, Sup, Term
 from .learners import Learner
 from .solution import Solution
@@ -85,6 +85,12 @@ class Compiled:
         except KeyboardInterrupt:   # Ctrl-C outside the loops that keep a certified interval of their own
             raise TimeLimitReached(f"interrupted while {stage} ({self.rule.name}): no certified answer yet",
                                    interrupted=True) from None
+        except MemoryError as exc:  # the frames (and their arrays) are freed when this block ends
+            oom = out_of_memory(f"{stage} ({self.rule.name})", exc)
+        else:
+            oom = None
+        if oom is not None:
+            raise oom
         t2 = time.perf_counter()
         timings = dict(self.timings)
         timings.update(sol.timings)

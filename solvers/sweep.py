@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from robustdsl import _check, guards
-from robustdsl.errors import InvalidInput
+from robustdsl.errors import InvalidInput, out_of_memory
 from robustdsl.group_intervals import unsolved, with_floor
 
 from .ball_groups import pair_threshold
@@ -83,6 +83,17 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     executor). Ctrl-C stops the curve: the eps being solved keeps the certified interval found so far
     (info['interrupted']), or, outside the LP loop, [floor, mass (1 - 1/K)]; larger eps are not solved.
     """
+    try:
+        return _solve_curve(X, y, eps, norm, weights, max_group_size, executor, device, progress, time_limit,
+                            certify, warm, max_bytes, max_memory, cp_options)
+    except MemoryError as exc:    # the frames (and their arrays) are freed when this block ends
+        oom = out_of_memory("solving the curve (solve_curve)", exc)
+    raise oom
+
+
+def _solve_curve(X, y, eps, norm, weights, max_group_size, executor, device, progress, time_limit,
+                 certify, warm, max_bytes, max_memory, cp_options) -> list:
+    """solve_curve's body (its arguments in order, cp_options as a dict)."""
     from robustdsl.ir import GroupLP
     from robustdsl.lowering.group_lp_ball import solution_from
     from . import cutting_plane

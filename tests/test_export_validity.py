@@ -73,6 +73,7 @@ def test_cli_export_of_a_real_problem(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("norm", [2, "inf"])
+@pytest.mark.filterwarnings("ignore:PULP_CBC_CMD is deprecated:DeprecationWarning")   # the CBC bundled with PuLP < 4
 def test_mps_read_and_solved_by_pulp_cbc(tmp_path, norm):
     """A second, unrelated reader and solver: PuLP parses the MPS file and CBC solves it to AT."""
     import pulp
@@ -83,7 +84,8 @@ def test_mps_read_and_solved_by_pulp_cbc(tmp_path, norm):
     text = path.read_text()
     assert "OBJSENSE" in text and "MAX" in text
     _, lp = pulp.LpProblem.fromMPS(str(path), sense=pulp.LpMaximize)
-    names = list(lp.constraints)
+    cons = lp.constraints              # a list from a call in PuLP >= 3.3, a dict before
+    names = [c.name for c in cons()] if callable(cons) else list(cons)
     assert names and all(name.startswith("s_") for name in names)  # rows named after samples
     assert len(names) <= prob.form.mu.n  # (PuLP drops the empty rows of isolated samples)
     status = lp.solve(pulp.PULP_CBC_CMD(msg=0))

@@ -162,3 +162,21 @@ def test_crossing_interval_bounds_fail_the_certificate(monkeypatch):
     with pytest.raises(CertificateFailed, match="interval bounds cross"):
         problem().solve("highs")
     assert problem().solve("highs", certify=False).status == "interval"
+
+
+def test_running_out_of_memory_inside_a_solver_is_a_resource_limit(monkeypatch):
+    from robustdsl.errors import ResourceLimit
+    from robustdsl.solvers import pair_flow
+    from robustdsl.solvers.sweep import solve_curve
+
+    def oom(*args, **kwargs):
+        raise MemoryError("Unable to allocate 2.01 GiB for an array")
+
+    monkeypatch.setattr(pair_flow, "maximum_flow", oom)
+    with pytest.raises(ResourceLimit, match=r"ran out of memory while solving \(.*2\.01 GiB") as err:
+        problem().solve()
+    assert "max_memory" in err.value.accepted and err.value.__cause__ is None
+    with pytest.raises(ResourceLimit, match=r"solve_curve.*2\.01 GiB"):
+        solve_curve(X0, Y0, [1.0])
+    monkeypatch.undo()
+    assert problem().solve().value == pytest.approx(AT0, abs=1e-12)    # nothing left behind
