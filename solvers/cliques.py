@@ -92,10 +92,12 @@ class ConflictGraph:
 
 
 def extend(g: ConflictGraph, rows: np.ndarray,
-           keep: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+           keep: Callable[[np.ndarray], np.ndarray] | None = None,
+           enough: Callable[[np.ndarray], bool] | None = None) -> np.ndarray:
     """All (k+1)-cliques with distinct labels extending the k-cliques `rows` (each once).
 
-    `keep(new_rows) -> mask` filters candidates (e.g. admissibility, partial-sum pruning).
+    `keep(new_rows) -> mask` filters candidates (e.g. admissibility, partial-sum pruning);
+    `enough(kept_rows) -> bool`, called after each span of rows, stops early (a subset returned).
     """
     k = rows.shape[1]
     if rows.shape[0] == 0:
@@ -122,6 +124,8 @@ def extend(g: ConflictGraph, rows: np.ndarray,
         if keep is not None and new.shape[0]:
             new = new[keep(new)]
         out.append(new)
+        if enough is not None and enough(new):
+            break
     return np.concatenate(out) if out else np.zeros((0, k + 1), np.int64)
 
 

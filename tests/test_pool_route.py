@@ -238,3 +238,33 @@ def test_pool_route_on_denser_instances_matches_the_column_route(norm):
         assert pooled.status == column.status == "optimal"
         assert abs(pooled.value - column.value) <= 1e-9
     assert pooled.info["groups_by_size"].get(4, 0) > 0
+
+
+def test_first_level_separation_stops_at_its_cap_and_the_loop_stays_exact(monkeypatch):
+    """A first_level search keeps at most about FIRST_LEVEL_CAP violated groups (a subset, each
+    truly violated and admissible); the cutting-plane loop still reaches the exact value, since
+    only a search that finds nothing ends it."""
+    from robustdsl.solvers import cliques, separation
+
+    X, y, _, eps = _needs_lp(7)
+    X, y = X[:30], y[:30]
+    eps *= 1.6
+    n = y.size
+    groups = all_groups(X, y, eps, 2.0)
+    pairs = np.array([S for S in groups if len(S) == 2])
+    g = ConflictGraph(n, pairs[:, 0], pairs[:, 1], y, None)
+    q = np.full(n, 0.5)
+    full = separation.violated_groups(g, X, q, eps, 2.0, 3, min_size=3)
+    assert full.count > 6
+    monkeypatch.setattr(cliques, "_MAX_EXPAND", 4)          # many small spans
+    monkeypatch.setattr(separation, "FIRST_LEVEL_CAP", 3)
+    capped = separation.violated_groups(g, X, q, eps, 2.0, 3, min_size=3, first_level=True)
+    assert 3 <= capped.count < full.count
+    admissible = {tuple(S) for S in groups}
+    assert all(tuple(r) in admissible for r in capped.rows[3].tolist())
+    assert np.all(capped.sums[3] > 1 + 1e-9)
+    p = np.full(n, 1 / n)
+    expected = full_lp(p, groups)
+    monkeypatch.setattr(separation, "FIRST_LEVEL_CAP", 1)
+    got = cutting_plane.solve(GroupLP(X, y, p, eps, 2.0, int(y.max()) + 1, None), lp_route="full")
+    assert got.status == "optimal" and abs(got.value - expected) <= 1e-9
