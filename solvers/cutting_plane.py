@@ -50,7 +50,7 @@ from .pairs import PassStopped, conflict_pairs
 from .pool_cg import solve_with_pool
 from .result_checks import check_lp_result
 from .separation import TOL, DeadlineReached, violated_groups, select
-from .working_set import WorkingSet, initial_pairs, start_columns, violated_pairs  # noqa: F401 (public)
+from .working_set import PRICE_CAP, WorkingSet, initial_pairs, start_columns, violated_pairs  # noqa: F401 (public)
 
 SolverFactory = Callable[[np.ndarray], object]
 ROUTES = ("colgen", "split", "local", "full")
@@ -428,7 +428,7 @@ def _lp_loop(program: GroupLP, sub: ConflictGraph, vs: np.ndarray, Lc: int, make
                 raise
             t0 = clock.add("lp", t0)
             if colgen:
-                priced = ws.add_pairs(violated_pairs(sub, res.q, tol))
+                priced = ws.add_pairs(violated_pairs(sub, res.q, tol, cap=PRICE_CAP))
                 t0 = clock.add("pricing", t0)
                 if priced:
                     rounds += 1

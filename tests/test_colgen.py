@@ -51,19 +51,50 @@ def test_column_generation_equals_the_full_lp():
         assert cutting_plane.violated_pairs(g, cg.q).size == 0
 
 
-def test_pricing_and_initial_pairs_by_brute_force():
-    rng = np.random.default_rng(1)
-    n = 40
-    e = np.unique(np.sort(rng.integers(0, n, (150, 2)), 1), axis=0)
+def _random_graph(seed: int, n: int, draws: int, values) -> tuple[np.ndarray, ConflictGraph, np.ndarray]:
+    """Random simple edges (sorted pairs), their graph on labels v % 5, and q drawn from `values`."""
+    rng = np.random.default_rng(seed)
+    e = np.unique(np.sort(rng.integers(0, n, (draws, 2)), 1), axis=0)
     e = e[e[:, 0] != e[:, 1]]
-    g = ConflictGraph(n, e[:, 0], e[:, 1], np.arange(n) % 5, None)
-    q = rng.choice([0.0, 0.5, 1.0, 0.3, 0.7], n)
+    return e, ConflictGraph(n, e[:, 0], e[:, 1], np.arange(n) % 5, None), rng.choice(values, n)
+
+
+def test_pricing_and_initial_pairs_by_brute_force():
+    n = 40
+    e, g, q = _random_graph(1, n, 150, [0.0, 0.5, 1.0, 0.3, 0.7])
     ref = [k for k, (a, b) in enumerate(e) if q[a] + q[b] > 1 + 1e-9]
     assert cutting_plane.violated_pairs(g, q).tolist() == ref
     pf = pair_flow(n, g.I, g.J, np.full(n, 1 / n))
     init = cutting_plane.initial_pairs(g, pf)
     ref = [k for k, (a, b) in enumerate(e) if pf.w[k] > 0 or pf.q[a] + pf.q[b] >= 1 - 1e-9]
     assert init.tolist() == ref and 0 < init.size
+
+
+def test_capped_pricing_takes_the_most_violated_pairs(monkeypatch):
+    from robustdsl.solvers import working_set
+    e, g, q = _random_graph(2, 60, 400, [0.2, 0.5, 0.6, 0.7, 0.9])
+    monkeypatch.setattr(working_set, "_CHUNK", 7)                    # several chunks
+    viol = [(-(q[a] + q[b]), k) for k, (a, b) in enumerate(e) if q[a] + q[b] > 1 + 1e-9]
+    assert cutting_plane.violated_pairs(g, q).tolist() == sorted(k for _, k in viol)
+    for cap in (1, 5, 17, len(viol), len(viol) + 3):
+        ref = sorted(k for _, k in sorted(viol)[:cap])               # largest sums, then smaller ids
+        assert cutting_plane.violated_pairs(g, q, cap=cap).tolist() == ref
+
+
+def test_column_generation_with_a_tiny_pricing_cap_is_still_exact(monkeypatch):
+    from robustdsl.solvers.lp_highs import HighsGroupLP
+    monkeypatch.setattr(cutting_plane, "PRICE_CAP", 2)
+    priced = []
+    real = cutting_plane.violated_pairs
+    monkeypatch.setattr(cutting_plane, "violated_pairs",
+                        lambda g, q, tol=1e-9, cap=None: priced.append(real(g, q, tol).size) or real(g, q, tol, cap))
+    for prog, full in _needs_lp(3):
+        for route in ("colgen", "split"):           # a solver given: the working-set loop, not the pool
+            cg = cutting_plane.solve(prog, lambda p: HighsGroupLP(p), lp_route=route)
+            assert cg.status == "optimal"
+            assert abs(cg.value - full.value) <= 1e-9
+            assert real(cg.graph, cg.q).size == 0
+    assert max(priced) > 2                          # the cap did bind
 
 
 @pytest.mark.parametrize("limit", [1e-9, 0.05])
