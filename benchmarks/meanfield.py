@@ -52,13 +52,14 @@ def step_elementwise(n: int, m: int, K: int) -> float:
     return 3.0 * n * m * K
 
 
-def make_game(n: int, d: int, K: int, seed: int = 0) -> ParticleGame:
-    """y = sum_j tanh(w_j . x) / 3 + 0.1 noise, x ~ N(0, I/d) (a 3-unit teacher network)."""
+def make_game(n: int, d: int, K: int, seed: int = 0, activation: str = "tanh") -> ParticleGame:
+    """y = sum_j tanh(w_j . x) / 3 + 0.1 noise, x ~ N(0, I/d) (a 3-unit teacher network); the
+    learner's activation h is `activation` (the workload's is tanh)."""
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)) / np.sqrt(d) * 2
     Wt = rng.normal(size=(3, d))
     y = np.tanh(X @ Wt.T).sum(1) / 3 + 0.1 * rng.normal(size=n)
-    return ParticleGame(X, y, np.full(n, 1.0 / n), "tanh", K, 5.0, 5.0, 10.0)
+    return ParticleGame(X, y, np.full(n, 1.0 / n), activation, K, 5.0, 5.0, 10.0)
 
 
 def _sizes(method: str, args) -> dict:
@@ -156,6 +157,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--n", type=int, default=None)
     ap.add_argument("--width", type=int, default=None)
     ap.add_argument("--m", type=int, default=8)
+    ap.add_argument("--activation", default="tanh", choices=["tanh", "sigmoid", "relu", "identity"],
+                    help="the learner's activation (default tanh, the workload's)")
     ap.add_argument("--eta", type=float, default=1.0)
     ap.add_argument("--kappa", type=float, default=0.3)
     ap.add_argument("--eta-adv", dest="eta_adv", type=float, default=0.02)
@@ -196,7 +199,7 @@ def main(argv=None) -> dict:
            "config": {k: v for k, v in vars(args).items() if k not in ("out", "progress")},
            "workloads": []}
     for d in args.dims:
-        game = make_game(n, d, K, args.seed)
+        game = make_game(n, d, K, args.seed, args.activation)
         mm = matmul_gflops(args.device, args.mm_size)
         rows = [time_steps(game, meth, args.time_steps, args) if args.time_steps else run_method(game, meth, evals, args)
                 for meth in args.methods]

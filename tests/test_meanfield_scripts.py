@@ -50,6 +50,10 @@ def test_benchmark_quick_json(tmp_path):
                         "--mm-size", "128", "--methods", "wfr", "gda"])["workloads"]
     assert [r["steps"] for r in tw["results"]] == [3, 3] and "gda_over_wfr_gap_avg" not in tw
     assert all(r["grad_evals_per_second"] == r["steps_per_second"] > 0 for r in tw["results"])
+    relu = bench.main(["--quick", "--dims", "2", "--n", "20", "--width", "8", "--m", "2", "--time-steps", "3",
+                       "--mm-size", "128", "--methods", "wfr", "--activation", "relu"])
+    assert relu["config"]["activation"] == "relu" and relu["workloads"][0]["results"][0]["steps"] == 3
+    assert bench.make_game(10, 2, 4, 0, "relu").activation == "relu"
     (mw,) = bench.main(["--merge", *map(str, parts), "--out", str(tmp_path / "m.json")])["workloads"]
     assert [r["method"] for r in mw["results"]] == ["gda", "wfr"]
     assert mw["gda_over_wfr_gap_last"] == mw["results"][0]["gap_last"]["gap"] / mw["results"][1]["gap_last"]["gap"]
