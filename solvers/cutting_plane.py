@@ -42,6 +42,7 @@ from .ball_groups import group_test, pair_threshold
 from .cliques import ConflictGraph, enumerate_cliques
 from .group_pool import build_pool
 from .half_split import merge, part_problems, split_half
+from .interior_rounds import IPM_MIN, interior_rounds, start_groups
 from .interval_bounds import neighbour_bound
 from .local_lp import solve_local
 from .lp_highs import HighsGroupLP
@@ -406,20 +407,33 @@ def _lp_loop(program: GroupLP, sub: ConflictGraph, vs: np.ndarray, Lc: int, make
             init = enumerate_cliques(sub, 3, keep=group_test(Xc, program.eps, program.norm))
         for rows in init.values():
             ws.add(rows)
+    interior = colgen and vs.size >= IPM_MIN and hasattr(ws.solver, "solve_interior")
     if seed:
         ws.add_closed({k: r for k, r in seed.items() if 3 <= k <= Lc})
     if first:
-        ws.add_closed(first)
+        ws.add_closed(start_groups(first, pf.q, vs.size) if interior else first)
     t0 = clock.add("groups", t0)
     res, rounds, timed_out, interrupted = None, int(first is not None), False, False
-    while True:
+    deadline = None if time_limit is None else start + time_limit
+    method = None              # the first exact solve after interior rounds: IPX + crossover
+    if interior:
+        try:
+            ir = interior_rounds(ws, sub, Xc, program.eps, program.norm, Lc, deadline, clock)
+            rounds += ir.rounds
+            timed_out, method = ir.timed_out, "ipm"
+        except KeyboardInterrupt:      # no exact LP solved yet: the flow's pair value stays
+            timed_out = interrupted = True
+        t0 = time.perf_counter()
+    while not timed_out:
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
         if left is not None and left <= 0:
             timed_out = True
             break
         try:
             try:
-                res = check_lp_result(ws.solver.solve(left), vs.size)
+                lp = ws.solver.solve(left) if method is None else ws.solver.solve(left, method=method)
+                method = None
+                res = check_lp_result(lp, vs.size)
             except SolverFailed as exc:
                 if exc.status and "time limit" in exc.status.lower():
                     timed_out = True

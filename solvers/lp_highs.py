@@ -10,6 +10,7 @@ from __future__ import annotations
 from ._highs import new_highs
 
 import time
+from dataclasses import dataclass
 
 import highspy
 import numpy as np
@@ -49,11 +50,18 @@ def _check_members(groups: GroupSet, n: int) -> None:
         raise InvalidInput("groups", f"member indices must lie in 0..{n - 1}")
 
 
-def _run(h: highspy.Highs, time_limit: float | None, what: str) -> tuple[str, float]:
+def _run(h: highspy.Highs, time_limit: float | None, what: str, method: str = "simplex",
+         crossover: bool = True) -> tuple[str, float]:
     """Run warm; HiGHS compares time_limit with its run time accumulated over all runs of the
-    object, hence the offset. (status word, seconds); SolverFailed unless Optimal."""
+    object, hence the offset. (status word, seconds); SolverFailed unless Optimal.
+    method 'simplex' (dual, warm from the last basis) or 'ipm' (IPX; with crossover a basic
+    optimal solution, as exact as the simplex's, without it an interior approximation)."""
+    if method not in ("simplex", "ipm"):
+        raise InvalidInput("method", f"got {method!r}", "'simplex' or 'ipm'")
     h.setOptionValue("time_limit", h.getRunTime() + float(time_limit) if time_limit is not None
                      else highspy.kHighsInf)
+    h.setOptionValue("solver", "ipm" if method == "ipm" else "choose")    # 'choose': HiGHS' default
+    h.setOptionValue("run_crossover", "on" if crossover else "off")
     t0 = time.perf_counter()
     h.run()
     secs = time.perf_counter() - t0
@@ -62,6 +70,16 @@ def _run(h: highspy.Highs, time_limit: float | None, what: str) -> tuple[str, fl
     if status != highspy.HighsModelStatus.kOptimal:
         raise SolverFailed(f"HiGHS did not solve the {what}: {word}", status=word, backend="highs")
     return word, secs
+
+
+@dataclass(frozen=True)
+class Interior:
+    """An interior-point approximation of (P)'s optimum: value and the duals q (not certified)."""
+
+    value: float
+    q: np.ndarray
+    seconds: float
+    iterations: int
 
 
 class HighsGroupLP:
@@ -135,14 +153,15 @@ class HighsGroupLP:
         if self._h.setBasis(basis) != highspy.HighsStatus.kOk:
             raise SolverFailed("HiGHS rejected the starting basis", status="bad basis", backend="highs")
 
-    def solve(self, time_limit: float | None = None) -> LPResult:
-        """Solve (warm from the last basis); SolverFailed unless HiGHS reports Optimal."""
+    def solve(self, time_limit: float | None = None, method: str = "simplex") -> LPResult:
+        """Solve (the dual simplex warm from the last basis, or method='ipm': interior point and
+        crossover, for a start without a usable basis); SolverFailed unless HiGHS reports Optimal."""
         h = self._h
         if self.n_cols == 0:  # no group: nothing can be merged, AT = 0, r = 0 (q = 1)
             return LPResult(value=0.0, w=np.zeros(0), r=np.zeros(self.n), q=np.ones(self.n),
                             budget_dual=0.0 if self.budget is not None else None,
                             status="Optimal", backend="highs", seconds=0.0)
-        word, secs = _run(h, time_limit if time_limit is not None else self.time_limit, "group LP")
+        word, secs = _run(h, time_limit if time_limit is not None else self.time_limit, "group LP", method)
         sol = h.getSolution()
         info = h.getInfo()
         duals = np.maximum(np.asarray(sol.row_dual, dtype=np.float64), 0.0)
@@ -153,6 +172,19 @@ class HighsGroupLP:
                         budget_dual=float(duals[self.n]) if self.budget is not None else None,
                         status=word, backend="highs", seconds=secs,
                         iterations=int(info.simplex_iteration_count))
+
+    def solve_interior(self, time_limit: float | None = None) -> Interior:
+        """An interior-point approximation of the optimum (IPX without crossover): value and
+        q = clip(1 - r, 0, 1) to about 1e-8, NOT a certified answer. It leaves no basis, so the
+        next exact solve should use method='ipm'."""
+        if self.n_cols == 0:
+            return Interior(0.0, np.ones(self.n), 0.0, 0)
+        _, secs = _run(self._h, time_limit if time_limit is not None else self.time_limit,
+                       "group LP (interior point)", "ipm", crossover=False)
+        info = self._h.getInfo()
+        r = np.maximum(np.asarray(self._h.getSolution().row_dual, dtype=np.float64)[:self.n], 0.0)
+        return Interior(float(info.objective_function_value), np.clip(1.0 - r, 0.0, 1.0), secs,
+                        int(info.ipm_iteration_count))
 
     def all_groups(self) -> GroupSet:
         """Every column added so far, in column order."""

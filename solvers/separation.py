@@ -51,10 +51,13 @@ class Violations:
 
 def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, norm: float,
                     max_size: int, tol: float = TOL, min_size: int = 3,
-                    first_level: bool = False, deadline: float | None = None) -> Violations:
+                    first_level: bool = False, deadline: float | None = None,
+                    capped: bool = False) -> Violations:
     """All admissible groups with min_size <= |S| <= max_size and sum q > 1 + tol (exact enumeration).
 
-    deadline: a time.perf_counter() value; DeadlineReached is raised once it has passed."""
+    deadline: a time.perf_counter() value; DeadlineReached is raised once it has passed.
+    capped: stop once FIRST_LEVEL_CAP violated groups are found, over all sizes (first_level
+    searches are always capped); a capped search returns violated groups, not all of them."""
     rows_out: dict[int, np.ndarray] = {}
     sums_out: dict[int, np.ndarray] = {}
     if max_size < max(min_size, 2):
@@ -69,10 +72,11 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
     test = group_test(X if dist is not None else X[keep], eps, norm, dist=dist, deadline=deadline)
     rows = sub.pairs()
     rows = rows[_promising(rows, qs, max_size, tol)]
+    cap = _Cap(qs, tol) if first_level or capped else None
     for j in range(2, max_size + 1):
         if j > 2:
-            cap = _Cap(qs, tol) if first_level and j >= min_size else None
-            rows = extend(sub, rows, lambda new: _filter(new, qs, max_size, tol, test, deadline), cap)
+            rows = extend(sub, rows, lambda new: _filter(new, qs, max_size, tol, test, deadline),
+                          cap if j >= min_size else None)
         if rows.shape[0] == 0:
             break
         if j < min_size:
@@ -82,20 +86,25 @@ def violated_groups(g: ConflictGraph, X: np.ndarray, q: np.ndarray, eps: float, 
         if bad.any():
             rows_out[j] = np.sort(keep[rows[bad]], axis=1)
             sums_out[j] = s[bad]
-            if first_level:
+            if first_level or (cap is not None and cap.full):
                 break
     return Violations(rows_out, sums_out)
 
 
 class _Cap:
-    """extend's `enough`: True once FIRST_LEVEL_CAP violated groups have been kept."""
+    """extend's `enough`: True once FIRST_LEVEL_CAP violated groups have been kept (over all the
+    levels it is given to)."""
 
     def __init__(self, qs: np.ndarray, tol: float) -> None:
         self.qs, self.tol, self.found = qs, tol, 0
 
+    @property
+    def full(self) -> bool:
+        return self.found >= FIRST_LEVEL_CAP
+
     def __call__(self, new: np.ndarray) -> bool:
         self.found += int(np.count_nonzero(self.qs[new].sum(1) > 1.0 + self.tol))
-        return self.found >= FIRST_LEVEL_CAP
+        return self.full
 
 
 def _with_lengths(g: ConflictGraph, X: np.ndarray, live: np.ndarray) -> ConflictGraph:

@@ -240,19 +240,24 @@ def test_pool_route_on_denser_instances_matches_the_column_route(norm):
     assert pooled.info["groups_by_size"].get(4, 0) > 0
 
 
+def _dense_instance():
+    """30 points with many admissible groups: X, y, eps, every admissible group, the pair graph."""
+    X, y, _, eps = _needs_lp(7)
+    X, y = X[:30], y[:30]
+    eps *= 1.6
+    groups = all_groups(X, y, eps, 2.0)
+    pairs = np.array([S for S in groups if len(S) == 2])
+    return X, y, eps, groups, ConflictGraph(y.size, pairs[:, 0], pairs[:, 1], y, None)
+
+
 def test_first_level_separation_stops_at_its_cap_and_the_loop_stays_exact(monkeypatch):
     """A first_level search keeps at most about FIRST_LEVEL_CAP violated groups (a subset, each
     truly violated and admissible); the cutting-plane loop still reaches the exact value, since
     only a search that finds nothing ends it."""
     from robustdsl.solvers import cliques, separation
 
-    X, y, _, eps = _needs_lp(7)
-    X, y = X[:30], y[:30]
-    eps *= 1.6
+    X, y, eps, groups, g = _dense_instance()
     n = y.size
-    groups = all_groups(X, y, eps, 2.0)
-    pairs = np.array([S for S in groups if len(S) == 2])
-    g = ConflictGraph(n, pairs[:, 0], pairs[:, 1], y, None)
     q = np.full(n, 0.5)
     full = separation.violated_groups(g, X, q, eps, 2.0, 3, min_size=3)
     assert full.count > 6

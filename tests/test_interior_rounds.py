@@ -1,0 +1,141 @@
+"""Interior-point rounds before the exact column-generation loop (solvers/interior_rounds.py).
+
+The rounds only choose columns; the answer comes from the exact loop that follows (IPX + crossover,
+then dual simplex rounds with exact pricing and separation), so it must equal the full LP."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from robustdsl.errors import InvalidInput
+from robustdsl.ir import GroupLP, GroupSet
+from robustdsl.solvers import cutting_plane, interior_rounds, separation
+from robustdsl.solvers.lp_highs import HighsGroupLP
+
+from test_colgen import _needs_lp
+
+from group_lp_helpers import make_problem
+
+
+def _counting(monkeypatch) -> dict:
+    """Count interior and 'ipm' (crossover) solves of HighsGroupLP."""
+    seen = {"interior": 0, "ipm": 0}
+    solve, interior = HighsGroupLP.solve, HighsGroupLP.solve_interior
+
+    def solve_spy(self, time_limit=None, method="simplex"):
+        seen["ipm"] += method == "ipm"
+        return solve(self, time_limit, method)
+
+    def interior_spy(self, time_limit=None):
+        seen["interior"] += 1
+        return interior(self, time_limit)
+
+    monkeypatch.setattr(HighsGroupLP, "solve", solve_spy)
+    monkeypatch.setattr(HighsGroupLP, "solve_interior", interior_spy)
+    return seen
+
+
+@pytest.mark.parametrize("route", ["colgen", "split"])
+def test_interior_rounds_then_the_exact_loop_give_the_full_lp_value(monkeypatch, route):
+    monkeypatch.setattr(cutting_plane, "IPM_MIN", 0)          # every part takes the interior rounds
+    seen = _counting(monkeypatch)
+    for prog, full in _needs_lp(3):
+        got = cutting_plane.solve(prog, lambda p: HighsGroupLP(p), lp_route=route)
+        assert got.status == "optimal"
+        assert abs(got.value - full.value) <= 1e-9
+        g = got.graph                                           # q feasible for every pair and group
+        assert cutting_plane.violated_pairs(g, got.q).size == 0
+        assert separation.violated_groups(g, prog.X, got.q, prog.eps, 2.0, 4).count == 0
+        # the primal: w >= 0 within the masses, worth the value
+        load = np.bincount(got.groups.indices, weights=np.repeat(got.w, got.groups.sizes), minlength=prog.n)
+        assert np.all(got.w >= -1e-12) and np.all(load <= prog.weights + 1e-12)
+        assert abs(float(np.dot(got.groups.sizes - 1, got.w)) - got.value) <= 1e-9
+    assert seen["interior"] >= 3 and seen["ipm"] >= 3
+
+
+def test_the_public_api_certifies_an_answer_of_the_interior_route(monkeypatch):
+    monkeypatch.setattr(cutting_plane, "IPM_MIN", 0)
+    monkeypatch.setattr(cutting_plane, "build_pool", lambda *a, **k: None)   # no row-form pool route
+    seen = _counting(monkeypatch)
+    for prog, full in _needs_lp(2):
+        sol = make_problem(prog.X, prog.labels, prog.eps, 2, prog.weights).solve()
+        assert sol.status == "optimal" and abs(sol.value - full.value) <= 1e-9
+        cert = sol.certificate()
+        assert cert.ok and cert.gap <= 1e-9
+    assert seen["interior"] >= 2
+
+
+def test_crossover_start_and_interior_solution_against_the_simplex():
+    rng = np.random.default_rng(4)
+    n = 30
+    rows = np.unique(np.sort(rng.integers(0, n, (120, 3)), 1), axis=0)
+    rows = rows[(rows[:, 0] != rows[:, 1]) & (rows[:, 1] != rows[:, 2])]
+    p = rng.uniform(0.5, 1.5, n) / n
+    values = []
+    for method in ("simplex", "ipm"):
+        h = HighsGroupLP(p)
+        h.add_groups(GroupSet.from_rows(rows))
+        h.add_groups(GroupSet.from_rows(rows[:, :2]))
+        values.append(h.solve(method=method).value)
+    assert abs(values[0] - values[1]) <= 1e-12
+    h = HighsGroupLP(p)
+    h.add_groups(GroupSet.from_rows(rows))
+    it = h.solve_interior()
+    exact = h.solve(method="ipm")
+    assert abs(it.value - exact.value) <= 1e-6 and it.q.shape == (n,)
+    assert np.all((0 <= it.q) & (it.q <= 1))
+    with pytest.raises(InvalidInput):
+        h.solve(method="barrier")
+
+
+@pytest.mark.parametrize("where", ["interior", "separation"])
+def test_a_time_limit_inside_the_interior_rounds_keeps_the_pair_value(monkeypatch, where):
+    """The deadline passes during the interior rounds (a slow interior solve, or a slow search):
+    no exact LP was solved, so the certified lower bound is the flow's pair value AT_2."""
+    import time
+
+    monkeypatch.setattr(cutting_plane, "IPM_MIN", 0)
+    if where == "interior":
+        orig = HighsGroupLP.solve_interior
+        monkeypatch.setattr(HighsGroupLP, "solve_interior",
+                            lambda self, tl=None: (time.sleep(0.3), orig(self, tl))[1])
+    else:
+        orig = interior_rounds.violated_groups
+        monkeypatch.setattr(interior_rounds, "violated_groups",
+                            lambda *a, **k: (time.sleep(0.3), orig(*a, **k))[1])
+    exact = _counting(monkeypatch)
+    for prog, full in _needs_lp(2):
+        at2 = cutting_plane.solve(GroupLP(prog.X, prog.labels, prog.weights, prog.eps, 2.0, 4, 2))
+        got = cutting_plane.solve(prog, lambda p: HighsGroupLP(p), lp_route="colgen", time_limit=0.2)
+        assert got.status == "interval"
+        assert abs(got.lower - at2.value) <= 1e-12
+        assert got.lower <= full.value + 1e-12 <= got.upper + 2e-12
+    assert exact["ipm"] == 0                      # the exact loop never started
+
+
+def test_start_groups_keep_the_selection_of_the_part_size():
+    rng = np.random.default_rng(5)
+    n = 40
+    first = {3: np.sort(rng.choice(n, (300, 3)), 1)}
+    q = rng.uniform(0.3, 0.6, n)
+    got = interior_rounds.start_groups(first, q, n)
+    ref = separation.select(separation.Violations(first, {3: q[first[3]].sum(1)}), n, max(100, 2 * n))
+    assert got.keys() == ref.keys() and np.array_equal(got[3], ref[3])
+    assert got[3].shape[0] < 300
+
+
+def test_capped_separation_over_all_sizes_returns_violated_groups(monkeypatch):
+    from test_pool_route import _dense_instance
+
+    X, y, eps, groups, g = _dense_instance()
+    q = np.full(y.size, 0.5)
+    full = separation.violated_groups(g, X, q, eps, 2.0, 4)
+    monkeypatch.setattr(separation, "FIRST_LEVEL_CAP", 3)
+    capped = separation.violated_groups(g, X, q, eps, 2.0, 4, capped=True)
+    assert 3 <= capped.count < full.count
+    admissible = {tuple(S) for S in groups}
+    for k, rows in capped.rows.items():
+        assert all(tuple(r) in admissible for r in rows.tolist())
+        assert np.all(capped.sums[k] > 1 + 1e-9)
+    monkeypatch.setattr(separation, "FIRST_LEVEL_CAP", 10 ** 9)   # no cap reached: every size
+    assert separation.violated_groups(g, X, q, eps, 2.0, 4, capped=True).count == full.count
