@@ -416,15 +416,20 @@ def _lp_loop(program: GroupLP, sub: ConflictGraph, vs: np.ndarray, Lc: int, make
     res, rounds, timed_out, interrupted = None, int(first is not None), False, False
     deadline = None if time_limit is None else start + time_limit
     method = None              # the first exact solve after interior rounds: IPX + crossover
+    done = False               # the interior rounds' polished answer is final
     if interior:
         try:
-            ir = interior_rounds(ws, sub, Xc, program.eps, program.norm, Lc, deadline, clock)
+            ir = interior_rounds(ws, sub, Xc, program.eps, program.norm, Lc, program.weights[vs],
+                                 deadline, clock)
             rounds += ir.rounds
-            timed_out, method = ir.timed_out, "ipm"
+            timed_out, method = ir.timed_out, ir.start
+            if ir.result is not None:  # polished: feasible, within POLISH_GAP, nothing violated
+                res = check_lp_result(ir.result, vs.size)
+                done = True
         except KeyboardInterrupt:      # no exact LP solved yet: the flow's pair value stays
             timed_out = interrupted = True
         t0 = time.perf_counter()
-    while not timed_out:
+    while not (timed_out or done):
         left = None if time_limit is None else time_limit - (time.perf_counter() - start)
         if left is not None and left <= 0:
             timed_out = True

@@ -74,9 +74,10 @@ def _run(h: highspy.Highs, time_limit: float | None, what: str, method: str = "s
 
 @dataclass(frozen=True)
 class Interior:
-    """An interior-point approximation of (P)'s optimum: value and the duals q (not certified)."""
+    """An interior-point solution of (P): objective, column values w, duals q (not certified)."""
 
     value: float
+    w: np.ndarray
     q: np.ndarray
     seconds: float
     iterations: int
@@ -173,18 +174,21 @@ class HighsGroupLP:
                         status=word, backend="highs", seconds=secs,
                         iterations=int(info.simplex_iteration_count))
 
-    def solve_interior(self, time_limit: float | None = None) -> Interior:
-        """An interior-point approximation of the optimum (IPX without crossover): value and
-        q = clip(1 - r, 0, 1) to about 1e-8, NOT a certified answer. It leaves no basis, so the
-        next exact solve should use method='ipm'."""
+    def solve_interior(self, time_limit: float | None = None, tolerance: float = 1e-8) -> Interior:
+        """An interior-point solution (IPX without crossover, optimality tolerance `tolerance`):
+        the objective, the column values w and q = clip(1 - r, 0, 1) from the row duals r. Not a
+        basic solution, and feasible only to the tolerance (see interior_rounds.polished); it
+        leaves no basis, so a following simplex solve should use method='ipm'."""
         if self.n_cols == 0:
-            return Interior(0.0, np.ones(self.n), 0.0, 0)
+            return Interior(0.0, np.zeros(0), np.ones(self.n), 0.0, 0)
+        self._h.setOptionValue("ipm_optimality_tolerance", float(tolerance))
         _, secs = _run(self._h, time_limit if time_limit is not None else self.time_limit,
                        "group LP (interior point)", "ipm", crossover=False)
         info = self._h.getInfo()
-        r = np.maximum(np.asarray(self._h.getSolution().row_dual, dtype=np.float64)[:self.n], 0.0)
-        return Interior(float(info.objective_function_value), np.clip(1.0 - r, 0.0, 1.0), secs,
-                        int(info.ipm_iteration_count))
+        sol = self._h.getSolution()
+        r = np.maximum(np.asarray(sol.row_dual, dtype=np.float64)[:self.n], 0.0)
+        return Interior(float(info.objective_function_value), np.asarray(sol.col_value, dtype=np.float64),
+                        np.clip(1.0 - r, 0.0, 1.0), secs, int(info.ipm_iteration_count))
 
     def all_groups(self) -> GroupSet:
         """Every column added so far, in column order."""

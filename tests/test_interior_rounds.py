@@ -18,17 +18,18 @@ from group_lp_helpers import make_problem
 
 
 def _counting(monkeypatch) -> dict:
-    """Count interior and 'ipm' (crossover) solves of HighsGroupLP."""
-    seen = {"interior": 0, "ipm": 0}
+    """Count interior (and polishing) and 'ipm' (crossover) solves of HighsGroupLP."""
+    seen = {"interior": 0, "polish": 0, "ipm": 0}
     solve, interior = HighsGroupLP.solve, HighsGroupLP.solve_interior
 
     def solve_spy(self, time_limit=None, method="simplex"):
         seen["ipm"] += method == "ipm"
         return solve(self, time_limit, method)
 
-    def interior_spy(self, time_limit=None):
+    def interior_spy(self, time_limit=None, tolerance=1e-8):
         seen["interior"] += 1
-        return interior(self, time_limit)
+        seen["polish"] += tolerance < 1e-8
+        return interior(self, time_limit, tolerance)
 
     monkeypatch.setattr(HighsGroupLP, "solve", solve_spy)
     monkeypatch.setattr(HighsGroupLP, "solve_interior", interior_spy)
@@ -36,8 +37,12 @@ def _counting(monkeypatch) -> dict:
 
 
 @pytest.mark.parametrize("route", ["colgen", "split"])
-def test_interior_rounds_then_the_exact_loop_give_the_full_lp_value(monkeypatch, route):
+@pytest.mark.parametrize("polish", [True, False])
+def test_interior_rounds_then_the_exact_loop_give_the_full_lp_value(monkeypatch, route, polish):
+    """Polished interior answers, and (polish=False: polishing refused) the crossover start."""
     monkeypatch.setattr(cutting_plane, "IPM_MIN", 0)          # every part takes the interior rounds
+    if not polish:
+        monkeypatch.setattr(interior_rounds, "polished", lambda *a: None)
     seen = _counting(monkeypatch)
     for prog, full in _needs_lp(3):
         got = cutting_plane.solve(prog, lambda p: HighsGroupLP(p), lp_route=route)
@@ -50,7 +55,8 @@ def test_interior_rounds_then_the_exact_loop_give_the_full_lp_value(monkeypatch,
         load = np.bincount(got.groups.indices, weights=np.repeat(got.w, got.groups.sizes), minlength=prog.n)
         assert np.all(got.w >= -1e-12) and np.all(load <= prog.weights + 1e-12)
         assert abs(float(np.dot(got.groups.sizes - 1, got.w)) - got.value) <= 1e-9
-    assert seen["interior"] >= 3 and seen["ipm"] >= 3
+    assert seen["interior"] >= 3 and seen["polish"] >= 3
+    assert seen["ipm"] == (0 if polish else seen["polish"])   # one crossover start after each refusal
 
 
 def test_the_public_api_certifies_an_answer_of_the_interior_route(monkeypatch):
@@ -65,12 +71,17 @@ def test_the_public_api_certifies_an_answer_of_the_interior_route(monkeypatch):
     assert seen["interior"] >= 2
 
 
-def test_crossover_start_and_interior_solution_against_the_simplex():
-    rng = np.random.default_rng(4)
-    n = 30
-    rows = np.unique(np.sort(rng.integers(0, n, (120, 3)), 1), axis=0)
+def _random_triples(seed: int, n: int, draws: int) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct sorted triples of 0..n-1 (three different members) and random masses p."""
+    rng = np.random.default_rng(seed)
+    rows = np.unique(np.sort(rng.integers(0, n, (draws, 3)), 1), axis=0)
     rows = rows[(rows[:, 0] != rows[:, 1]) & (rows[:, 1] != rows[:, 2])]
-    p = rng.uniform(0.5, 1.5, n) / n
+    return rows, rng.uniform(0.5, 1.5, n) / n
+
+
+def test_crossover_start_and_interior_solution_against_the_simplex():
+    n = 30
+    rows, p = _random_triples(4, n, 120)
     values = []
     for method in ("simplex", "ipm"):
         h = HighsGroupLP(p)
@@ -98,7 +109,7 @@ def test_a_time_limit_inside_the_interior_rounds_keeps_the_pair_value(monkeypatc
     if where == "interior":
         orig = HighsGroupLP.solve_interior
         monkeypatch.setattr(HighsGroupLP, "solve_interior",
-                            lambda self, tl=None: (time.sleep(0.3), orig(self, tl))[1])
+                            lambda self, tl=None, tol=1e-8: (time.sleep(0.3), orig(self, tl, tol))[1])
     else:
         orig = interior_rounds.violated_groups
         monkeypatch.setattr(interior_rounds, "violated_groups",
@@ -139,3 +150,56 @@ def test_capped_separation_over_all_sizes_returns_violated_groups(monkeypatch):
         assert np.all(capped.sums[k] > 1 + 1e-9)
     monkeypatch.setattr(separation, "FIRST_LEVEL_CAP", 10 ** 9)   # no cap reached: every size
     assert separation.violated_groups(g, X, q, eps, 2.0, 4, capped=True).count == full.count
+
+
+def test_polished_answers_are_feasible_and_refused_when_not_accurate():
+    from dataclasses import replace
+
+    n = 30
+    rows, p = _random_triples(6, n, 150)
+    h = HighsGroupLP(p)
+    h.add_groups(GroupSet.from_rows(rows))
+    h.add_groups(GroupSet.from_rows(np.unique(rows[:, [0, 2]], axis=0)))
+    exact = h.solve().value
+    groups = h.all_groups()
+    it = h.solve_interior(tolerance=interior_rounds.POLISH_TOL)
+    sums = np.add.reduceat(it.q[groups.indices], groups.indptr[:-1])
+    excess = max(0.0, sums.max() - 1.0)
+    res = interior_rounds.polished(it, groups, p, excess)
+    assert res is not None and abs(res.value - exact) <= 1e-10
+    load = np.bincount(groups.indices, weights=np.repeat(res.w, groups.sizes), minlength=n)
+    assert np.all(load <= p * (1 + 1e-15))                      # w feasible: value <= AT
+    assert np.add.reduceat(res.q[groups.indices], groups.indptr[:-1]).max() <= 1 + 1e-15   # q feasible
+    assert res.value <= exact + 1e-13 and exact <= float(np.dot(p, 1 - res.q)) + 1e-13
+    vertex = interior_rounds.basic_primal(res, groups, p, None)   # a basic w on res' support
+    assert abs(vertex.value - exact) <= 1e-12 and np.array_equal(vertex.q, res.q)
+    assert np.count_nonzero(vertex.w) <= n and np.all(vertex.w[res.w == 0] == 0)
+    vload = np.bincount(groups.indices, weights=np.repeat(vertex.w, groups.sizes), minlength=n)
+    assert np.all(vload <= p * (1 + 1e-15))
+    over = replace(it, w=it.w * 1.01)                           # overloaded w: scaled back to feasible
+    res2 = interior_rounds.polished(over, groups, p, excess)
+    load2 = np.bincount(groups.indices, weights=np.repeat(res2.w, groups.sizes), minlength=n)
+    assert np.all(load2 <= p * (1 + 1e-15)) and abs(res2.value - res.value) <= 1e-12
+    # q violating a group by 1e-6: scaled by 1 / (1 + 1e-6), the gap is then too wide: refused
+    assert interior_rounds.polished(it, groups, p, excess + 1e-6) is None
+    loose = h.solve_interior(tolerance=1e-6)                     # a loose point: refused or accurate
+    lsums = np.add.reduceat(loose.q[groups.indices], groups.indptr[:-1])
+    lres = interior_rounds.polished(loose, groups, p, max(0.0, lsums.max() - 1.0))
+    assert lres is None or abs(lres.value - exact) <= interior_rounds.POLISH_GAP * p.sum()
+
+
+def test_an_interior_solve_that_fails_hands_over_to_the_simplex(monkeypatch):
+    from robustdsl.errors import SolverFailed
+
+    monkeypatch.setattr(cutting_plane, "IPM_MIN", 0)
+    calls = []
+
+    def fails(self, time_limit=None, tolerance=1e-8):
+        calls.append(tolerance)
+        raise SolverFailed("HiGHS did not solve the group LP (interior point): Unknown", status="Unknown")
+
+    monkeypatch.setattr(HighsGroupLP, "solve_interior", fails)
+    for prog, full in _needs_lp(2):
+        got = cutting_plane.solve(prog, lambda p: HighsGroupLP(p), lp_route="split")
+        assert got.status == "optimal" and abs(got.value - full.value) <= 1e-9
+    assert calls
