@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from robustdsl.errors import SolverFailed
-from robustdsl.ir import GroupSet, LPResult
+from robustdsl.ir import LPResult
 
 from .cliques import ConflictGraph
 from .separation import FIRST_LEVEL_CAP, TOL, DeadlineReached, Violations, select, violated_groups
@@ -104,10 +104,7 @@ def basic_primal(res: LPResult, groups, p: np.ndarray, time_limit: float | None)
     from .lp_highs import HighsGroupLP
 
     cols = np.flatnonzero(res.w > 0)
-    sizes = groups.sizes[cols]
-    starts = groups.indptr[cols]
-    members = groups.indices[np.repeat(starts, sizes) + np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)]
-    sub = GroupSet(np.concatenate([[0], np.cumsum(sizes)]), members, np.zeros(cols.size))
+    sub = groups.take(cols)
     lp = HighsGroupLP(p)
     lp.add_groups(sub)
     try:

@@ -203,3 +203,55 @@ def test_an_interior_solve_that_fails_hands_over_to_the_simplex(monkeypatch):
         got = cutting_plane.solve(prog, lambda p: HighsGroupLP(p), lp_route="split")
         assert got.status == "optimal" and abs(got.value - full.value) <= 1e-9
     assert calls
+
+
+class _StoppedShort:
+    """A Highs model whose runs end as IPX's 'Unknown' (stopped short of its tolerance), with the
+    dual solution status `dual` (2: feasible); everything else forwarded to the real model."""
+
+    def __init__(self, h, dual: int):
+        self._h, self._dual = h, dual
+
+    def __getattr__(self, name):
+        return getattr(self._h, name)
+
+    def getModelStatus(self):
+        import highspy
+        return highspy.HighsModelStatus.kUnknown
+
+    def getInfo(self):
+        info = self._h.getInfo()
+        info.dual_solution_status = self._dual
+        return info
+
+
+def test_an_imprecise_interior_point_with_a_feasible_dual_is_used_else_refused():
+    """IPX's 'Unknown' end is accepted by solve_interior only with a feasible dual left behind
+    (the rounds need approximate duals; `polished` certifies whatever it is given), and never by
+    the exact solves."""
+    from robustdsl.errors import SolverFailed
+
+    prog, full = next(iter(_needs_lp(1)))
+    groups = cutting_plane.all_admissible_groups(prog)
+    for dual, ok in ((2, True), (1, False), (0, False)):
+        h = HighsGroupLP(prog.weights)
+        h.add_groups(groups)
+        h._h = _StoppedShort(h._h, dual)
+        if ok:
+            it = h.solve_interior()
+            assert abs(it.value - full.value) <= 1e-6 and it.q.shape == (prog.n,)
+        else:
+            with pytest.raises(SolverFailed, match="Unknown"):
+                h.solve_interior()
+        with pytest.raises(SolverFailed, match="Unknown"):
+            h.solve(method="simplex")
+
+
+def test_group_set_take_keeps_members_costs_and_order():
+    gs = GroupSet.concat([GroupSet.from_rows([[0, 1], [2, 5]], cost=[0.5, 0.25]),
+                          GroupSet.from_rows([[1, 3, 4]], cost=[0.125])])
+    sub = gs.take(np.array([2, 0]))
+    assert sub.n_groups == 2 and list(sub.sizes) == [3, 2]
+    assert list(sub.group(0)) == [1, 3, 4] and list(sub.group(1)) == [0, 1]
+    assert list(sub.cost) == [0.125, 0.5]
+    assert gs.take(np.zeros(0, np.int64)).n_groups == 0

@@ -62,6 +62,14 @@ class GroupSet:
         return cls(indptr, np.concatenate([p.indices for p in parts]),
                    np.concatenate([p.cost for p in parts]))
 
+    def take(self, ids: np.ndarray) -> "GroupSet":
+        """The groups `ids` (indices into this set, in that order)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        sizes = self.sizes[ids]
+        starts = np.repeat(self.indptr[ids] - np.concatenate([[0], np.cumsum(sizes)[:-1]]), sizes)
+        return GroupSet(np.concatenate([[0], np.cumsum(sizes)]),
+                        self.indices[starts + np.arange(int(sizes.sum()))], self.cost[ids])
+
     @property
     def n_groups(self) -> int:
         return int(self.indptr.size - 1)
