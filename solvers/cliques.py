@@ -90,6 +90,38 @@ class ConflictGraph:
         dist = None if self.dist is None else self.dist[ok]
         return ConflictGraph(keep.size, np.minimum(a, b), np.maximum(a, b), self.labels[keep], dist), keep
 
+    def split(self, parts: list[np.ndarray]) -> "Split":
+        """The subgraphs induced by the disjoint vertex sets `parts` (Split.sub(i) equals
+        induced(parts[i])[0]): the edges sorted once by part (stable) instead of a pass over every
+        edge for every part (329 components of all-MNIST l2 eps 3: 4.5 s in induced)."""
+        return Split(self, parts)
+
+
+class Split:
+    """Edges of a graph grouped by the disjoint vertex sets `parts` they lie in (both ends)."""
+
+    def __init__(self, g: ConflictGraph, parts: list[np.ndarray]) -> None:
+        where = np.full(g.n, -1, np.int32)
+        local = np.zeros(g.n, np.int64)
+        for i, part in enumerate(parts):
+            where[part] = i
+            local[part] = np.arange(part.size)
+        a, b = where[g.I], where[g.J]
+        key = np.where(a == b, a, np.int32(-1))
+        del a, b
+        self.order = np.argsort(key, kind="stable")          # edge ids by part, original order within
+        counts = np.bincount(key[key >= 0], minlength=len(parts))
+        self.bounds = int(np.count_nonzero(key < 0)) + np.concatenate([[0], np.cumsum(counts)])
+        self.g, self.parts, self.local = g, parts, local
+
+    def sub(self, i: int) -> tuple[ConflictGraph, np.ndarray]:
+        """(the subgraph on parts[i] in its ids, the ids of its edges in the whole graph)."""
+        g, part = self.g, self.parts[i]
+        e = self.order[self.bounds[i]:self.bounds[i + 1]]
+        a, b = self.local[g.I[e]], self.local[g.J[e]]
+        dist = None if g.dist is None else g.dist[e]
+        return ConflictGraph(part.size, np.minimum(a, b), np.maximum(a, b), g.labels[part], dist), e
+
 
 def extend(g: ConflictGraph, rows: np.ndarray,
            keep: Callable[[np.ndarray], np.ndarray] | None = None,

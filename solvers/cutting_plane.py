@@ -175,6 +175,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
         g = ConflictGraph(program.n, exc.pairs[0], exc.pairs[1], program.labels, None)
     t0 = clock.add("distances", t0)
     members = components(g)
+    edges = g.split(members)
     seeds = _seed_by_component(program.n, members, seed)
     clock.add("groups", t0)
     q = np.ones(program.n)
@@ -185,7 +186,7 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     if farm:
         for c, vs in enumerate(members):
             if vs.size >= parallel_min:
-                sub, _ = g.induced(vs)
+                sub, _ = edges.sub(c)
                 futures[c] = executor.submit(
                     _component_job, GroupLP(program.X[vs], program.labels[vs], program.weights[vs],
                                             program.eps, program.norm, program.n_classes,
@@ -203,15 +204,15 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                 clock.t[k] = clock.t.get(k, 0.0) + v
         elif interrupted or partial or (remaining is not None and remaining <= 0):
             timed_out = True
-            comp_res = _pair_bound(program, g, vs) if pair_flow and not interrupted else None
+            comp_res = _pair_bound(program, edges.sub(c)[0], vs) if pair_flow and not interrupted else None
             if comp_res is None:
                 q[vs] = 0.0
                 continue
         else:
             try:
-                comp_res = _solve_component(program, g, vs, L, make_solver, init_triples, top, tol,
-                                            clock, start, time_limit, pair_flow, seeds.get(c), lp_route,
-                                            use_pool=use_pool)
+                comp_res = _solve_component(program, edges.sub(c)[0], vs, L, make_solver, init_triples,
+                                            top, tol, clock, start, time_limit, pair_flow, seeds.get(c),
+                                            lp_route, use_pool=use_pool)
             except KeyboardInterrupt:  # Ctrl-C outside the LP loop (flow, separation): the component counts 0
                 timed_out = interrupted = True
                 q[vs] = 0.0
@@ -264,11 +265,10 @@ def _flow_result(pf, vs: np.ndarray, sub: ConflictGraph, *, timed_out: bool, flo
             "rounds": rounds, "timed_out": timed_out, "interrupted": interrupted, "flow": flow}
 
 
-def _pair_bound(program: GroupLP, g: ConflictGraph, vs: np.ndarray) -> dict | None:
-    """A component reached after the time limit: its pair LP by max-flow (AT_2 <= AT of the
-    component, a certified lower bound; the flow is cheap beside the LP), or None if p is not
-    integral-scalable."""
-    sub, _ = g.induced(vs)
+def _pair_bound(program: GroupLP, sub: ConflictGraph, vs: np.ndarray) -> dict | None:
+    """A component (samples vs, its graph sub in their local ids) reached after the time limit: its
+    pair LP by max-flow (AT_2 <= AT of the component, a certified lower bound; the flow is cheap
+    beside the LP), or None if p is not integral-scalable."""
     pf = solve_pair_flow(vs.size, sub.I, sub.J, program.weights[vs])
     if pf is None:
         return None
@@ -317,15 +317,15 @@ def classifier_upper(g: ConflictGraph, program: GroupLP, q: np.ndarray, L: int, 
     return float(np.dot(program.weights, 1.0 - q / M))
 
 
-def _solve_component(program: GroupLP, g: ConflictGraph, vs: np.ndarray, L: int,
+def _solve_component(program: GroupLP, sub: ConflictGraph, vs: np.ndarray, L: int,
                      make_solver: SolverFactory, init_triples: bool, top: int | None, tol: float,
                      clock: _Clock, start: float, time_limit: float | None, use_flow: bool = True,
                      seed: dict[int, np.ndarray] | None = None, lp_route: str = "split",
                      use_pool: bool = False) -> dict:
-    """One component: pair flow, then (use_pool and a small component: solvers.pool_cg) cutting
-    planes over the group pool, else the working-set loop below."""
+    """One component (samples vs, its graph `sub` in their local ids): pair flow, then (use_pool
+    and a small component: solvers.pool_cg) cutting planes over the group pool, else the
+    working-set loop below."""
     t0 = time.perf_counter()
-    sub, _ = g.induced(vs)
     if program.norm == 2 and sub.dist is None:         # lengths measured lazily by separation
         sub = ConflictGraph(sub.n, sub.I, sub.J, sub.labels, np.full(sub.I.size, np.nan))
     Xc = program.X[vs]

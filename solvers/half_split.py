@@ -91,9 +91,9 @@ def part_problems(sub: ConflictGraph, pf, split: HalfSplit, groups: dict[int, np
             for i in np.unique(owner):
                 cut[i].setdefault(int(c), []).append(local[keep[owner == i]])
     out = []
+    edges = sub.split(split.parts)
     for i, part in enumerate(split.parts):
-        psub, _ = sub.induced(part)
-        mine = (where[sub.I] == i) & (where[sub.J] == i)       # the edges induced() keeps, same order
+        psub, mine = edges.sub(i)                              # the part's graph and its edge ids
         ppf = PairFlow(value=float(pf.w[mine].sum()), q=np.full(part.size, 0.5), w=pf.w[mine])
         rows = {k: np.unique(np.sort(np.concatenate(v), 1), axis=0) for k, v in cut[i].items()}
         out.append((psub, ppf, rows))

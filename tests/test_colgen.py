@@ -227,3 +227,27 @@ def test_rule_option_lp_route():
         assert max(vals) - min(vals) <= 1e-9 and abs(vals[0] - full.value) <= 1e-9
         with pytest.raises(InvalidInput, match="lp_route"):
             prob.solve("highs", lp_route="fast")
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_split_gives_the_induced_subgraphs_and_their_edge_ids(seed):
+    """Split.sub(i) is induced(parts[i]) (edges in the same order, distances carried) and names
+    the edges it took; parts in any order, vertices outside every part, edges between parts."""
+    rng = np.random.default_rng(seed)
+    n = 60
+    e = np.unique(np.sort(rng.integers(0, n, (400, 2)), 1), axis=0)
+    e = e[e[:, 0] != e[:, 1]]
+    e = e[rng.permutation(e.shape[0])]                             # edges in any order
+    g = ConflictGraph(n, e[:, 0], e[:, 1], np.arange(n) % 5, rng.random(e.shape[0]))
+    perm = rng.permutation(n)
+    parts = [perm[:7], perm[7:30], perm[30:31], perm[35:]]       # 31..34 in no part
+    split = g.split(parts)
+    for i, part in enumerate(parts):
+        got, ids = split.sub(i)
+        ref, _ = g.induced(part)
+        assert got.n == ref.n and np.array_equal(got.labels, ref.labels)
+        assert np.array_equal(got.I, ref.I) and np.array_equal(got.J, ref.J)
+        assert np.array_equal(got.dist, ref.dist)
+        inside = np.isin(g.I, part) & np.isin(g.J, part)
+        assert np.array_equal(ids, np.flatnonzero(inside))
+        assert np.array_equal(part[np.stack([got.I, got.J], 1)].min(1), np.minimum(g.I, g.J)[ids])
