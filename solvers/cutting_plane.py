@@ -38,6 +38,7 @@ from tqdm.auto import tqdm
 from robustdsl.errors import InvalidInput, SolverFailed
 from robustdsl.ir import GroupLP, GroupSet
 
+from ._unique import unique
 from .ball_groups import group_test, pair_threshold
 from .cliques import ConflictGraph, enumerate_cliques
 from .group_pool import build_pool
@@ -304,7 +305,7 @@ def _seed_by_component(n: int, members: list[np.ndarray], seed) -> dict[int, dic
             continue
         cr = comp[rows[:, 0]]
         same = np.all(comp[rows] == cr[:, None], axis=1) & (cr >= 0)
-        for c in np.unique(cr[same]):
+        for c in unique(cr[same]):
             out.setdefault(int(c), {})[k] = local[rows[same & (cr == c)]]
     return out
 

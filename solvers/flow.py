@@ -19,6 +19,7 @@ from networkx.algorithms.flow import preflow_push
 from robustdsl.errors import UnsupportedProblem
 from robustdsl.ir import GroupLP, GroupSet
 
+from ._unique import unique
 from .cutting_plane import GroupSolve, _Clock, conflict_graph
 from .pair_flow import pair_flow
 
@@ -47,7 +48,7 @@ def solve(program: GroupLP) -> GroupSolve:
         return _result(program, g, fast.value, fast.q, fast.w, clock, t0)
     s, t = 2 * n, 2 * n + 1
     G = nx.DiGraph()
-    active = np.unique(np.concatenate([g.I, g.J]))
+    active = unique(np.concatenate([g.I, g.J]))
     G.add_edges_from((s, int(v), {"capacity": float(p[v])}) for v in active)
     G.add_edges_from((int(n + v), t, {"capacity": float(p[v])}) for v in active)
     G.add_edges_from((int(u), int(n + v)) for u, v in zip(g.I, g.J))

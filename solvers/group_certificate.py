@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from robustdsl.solution import Certificate
 
+from ._unique import unique
 from .ball_groups import RTOL
 from .cliques import ConflictGraph
 from .interval_bounds import bound_from_class_max, class_max_by_pass, neighbour_bound
@@ -176,7 +177,6 @@ def sparse_classifier_risk(X: np.ndarray, labels: np.ndarray, q: np.ndarray, eps
     nloc = int(loc.max()) + 1 if loc.size else 0
     first = np.zeros(nloc, np.int64)
     first[loc[::-1]] = np.arange(loc.size)[::-1]          # a representative atom per location
-    Z = pts[first]
     A = sp.csr_matrix((np.ones(2 * g.I.size, np.int8), (np.concatenate([g.I, g.J]),
                                                         np.concatenate([g.J, g.I]))), shape=(n, n))
     deg = np.diff(A.indptr)[src]
@@ -187,11 +187,13 @@ def sparse_classifier_risk(X: np.ndarray, labels: np.ndarray, q: np.ndarray, eps
     nb, rep = nb[live], rep[live]
     cl = np.concatenate([loc, loc[rep]])                  # (location, candidate) pairs
     cu = np.concatenate([src, nb])
-    code = np.unique(cl * n + cu)
+    code = unique(cl * n + cu)
     cl, cu = code // n, code % n
     # an unmoved location (z = x_t exactly) reuses the float64 edge lengths of g: dist(z, x_u) = g.dist
     t = src[first]
-    at_sample = np.all(Z == X[t], axis=1)
+    at_sample = np.empty(nloc, bool)
+    for s in range(0, nloc, _BLOCK):                    # blocks: no (locations, d) temporaries
+        at_sample[s:s + _BLOCK] = np.all(pts[first[s:s + _BLOCK]] == X[t[s:s + _BLOCK]], axis=1)
     d = np.full(cl.size, np.nan)
     d[at_sample[cl] & (cu == t[cl])] = 0.0
     if g.dist is not None:
@@ -201,16 +203,17 @@ def sparse_classifier_risk(X: np.ndarray, labels: np.ndarray, q: np.ndarray, eps
     todo = np.flatnonzero(np.isnan(d))
     for s in range(0, todo.size, 256):                  # small chunks: cache-resident temporaries
         k = todo[s:s + 256]
-        d[k] = exact_dist(Z[cl[k]], X[cu[k]], norm)
+        d[k] = exact_dist(pts[first[cl[k]]], X[cu[k]], norm)
     r_hi = eps * (1 + DIST_RTOL) + 1e-300
     inside = d <= r_hi
     F = np.zeros((nloc, K))
     np.maximum.at(F, (cl[inside], labels[cu[inside]]), q[cu[inside]])
-    near = np.full(nloc, -1, np.int64)                    # nearest candidate: smallest d per location
-    order = np.lexsort((d, cl))
-    firsts = np.ones(order.size, bool)
-    firsts[1:] = cl[order][1:] != cl[order][:-1]
-    near[cl[order][firsts]] = cu[order][firsts]
+    near = np.full(nloc, -1, np.int64)    # nearest candidate: smallest d per location (cl sorted),
+    starts = np.flatnonzero(np.concatenate([[True], cl[1:] != cl[:-1]]))   # the first of ties
+    seg = np.repeat(np.arange(starts.size), np.diff(np.append(starts, cl.size)))
+    hit = np.flatnonzero(d == np.minimum.reduceat(d, starts)[seg])
+    hit = hit[np.concatenate([[True], seg[hit][1:] != seg[hit][:-1]])]
+    near[cl[hit]] = cu[hit]
     lab_src = labels[src]
     lo = np.full(nloc, K)
     hi = np.full(nloc, -1)
@@ -226,7 +229,7 @@ def sparse_classifier_risk(X: np.ndarray, labels: np.ndarray, q: np.ndarray, eps
             t = todo[s:s + _BLOCK]
             for c in range(0, cand.size, 4 * _BLOCK):
                 cc = cand[c:c + 4 * _BLOCK]
-                ii, jj = np.nonzero(within(Z[t], X[cc], eps, norm))
+                ii, jj = np.nonzero(within(pts[first[t]], X[cc], eps, norm))
                 np.maximum.at(F, (t[ii], k), q[cc[jj]])
     F /= np.maximum(1.0, F.sum(1, keepdims=True))
     F[np.arange(nloc), labels[near]] += 1.0 - F.sum(1)

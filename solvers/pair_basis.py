@@ -21,6 +21,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.csgraph import breadth_first_order, connected_components, minimum_spanning_tree
 
+from ._unique import unique
+
 _EPS = 1e-9
 
 
@@ -120,7 +122,7 @@ def pair_basis(n: int, I: np.ndarray, J: np.ndarray, w: np.ndarray, r: np.ndarra
         closing, shift_slack = _close_loose(n, I, J, tight, F, lab, loose, r)
         edges.append(closing)
         slack[shift_slack] = True
-    edges = np.unique(np.concatenate(edges))
+    edges = unique(np.concatenate(edges))
     return PairBasis(edges=edges, slack=slack, w=w, r=r)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from robustdsl.errors import SolverFailed
 from robustdsl.ir import GroupSet
 
+from ._unique import unique
 from .cliques import ConflictGraph
 from .group_pool import GroupPool
 from .lp_highs import HighsCutLP
@@ -156,7 +157,7 @@ class _Rows:
         self.order: list[tuple[int, np.ndarray]] = []   # (size, ids) per add, in row order
 
     def add(self, k: int, ids: np.ndarray) -> int:
-        ids = np.unique(ids)
+        ids = unique(ids)
         mask = self.pair_in if k == 2 else self.have[k]
         ids = ids[~mask[ids]]
         if ids.size == 0:

@@ -15,6 +15,7 @@ import numpy as np
 from robustdsl.errors import SolverFailed
 from robustdsl.ir import GroupSet
 
+from ._unique import unique
 from .cliques import ConflictGraph
 from .pair_basis import pair_basis
 from .separation import TOL
@@ -89,7 +90,7 @@ class WorkingSet:
 
     def add_pairs(self, edges: np.ndarray) -> int:
         """Add the graph's edges `edges` (ids) not yet present; return how many were new."""
-        edges = np.unique(edges)
+        edges = unique(edges)
         edges = edges[~self.pair_in[edges]]
         if edges.size == 0:
             return 0
