@@ -50,7 +50,7 @@ def check_mass(weights: np.ndarray) -> float:
 def check_scale(X: np.ndarray, eps: float) -> None:
     """Refuse coordinates or a radius too large for float32 distance screening, or so small that
     the enclosing-ball formulas (products of three squared lengths) underflow float64."""
-    big = float(np.max(np.abs(X))) if X.size else 0.0
+    big = max(float(X.max()), -float(X.min())) if X.size else 0.0    # max |x|, no |X| copy
     if 0.0 < big < MIN_COORD or 0.0 < eps < MIN_COORD:
         what, v = ("X", big) if 0.0 < big < MIN_COORD else ("eps", eps)
         raise InvalidInput(what, f"{'the largest coordinate' if what == 'X' else 'the radius'} {v:.3g} is below "

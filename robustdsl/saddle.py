@@ -84,14 +84,20 @@ def build_attack(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, classes
         np.add.at(moved, R.ravel(), np.repeat(m, k))
         offset += R.shape[0]
     rest = np.maximum(weights - moved, 0.0)
-    points = np.concatenate(pts) if len(pts) > 1 else X.copy()
     source = np.concatenate(src).astype(np.int64)
     masses = np.concatenate([rest] + mas)
     group = np.concatenate([np.full(n, -1)] + grp).astype(np.int64)
     keep = masses > 0
+    points = np.empty((int(keep.sum()), d), dtype=np.result_type(*pts))   # the kept atoms, one copy
+    pos = start = 0
+    for P in pts:
+        kp = keep[start:start + P.shape[0]]
+        m = int(kp.sum())
+        points[pos:pos + m] = P if m == kp.size else P[kp]
+        pos, start = pos + m, start + P.shape[0]
     li = labels[source[keep]]
     cl = np.asarray(classes)
-    return Attack(points[keep], cl[li], li, masses[keep], source[keep], group[keep], tuple(classes))
+    return Attack(points, cl[li], li, masses[keep], source[keep], group[keep], tuple(classes))
 
 
 @dataclass(frozen=True, eq=False)

@@ -296,8 +296,9 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
     checks["attack_masses_nonnegative"] = bool(np.all(attack.masses >= 0))
     checks["attack_marginal_error"] = float(np.max(np.abs(moved - weights) / weights)) if n else 0.0
     checks["attack_labels_preserved"] = bool(np.array_equal(attack.label_index, labels[src]))
-    diff = np.abs(attack.points - X[src])
-    disp = np.sqrt((diff ** 2).sum(1)) if norm == 2 else (diff.max(1) if math.isinf(norm) else diff.sum(1))
+    disp = np.empty(src.size)
+    for s in range(0, src.size, _BLOCK):               # blocks: no (atoms, d) temporaries
+        disp[s:s + _BLOCK] = exact_dist(attack.points[s:s + _BLOCK], X[src[s:s + _BLOCK]], norm)
     checks["attack_max_displacement"] = float(disp.max(initial=0.0))
     attack_ok = (checks["attack_masses_nonnegative"] and checks["attack_labels_preserved"]
                  and checks["attack_marginal_error"] <= 1e-9
