@@ -251,3 +251,24 @@ def test_split_gives_the_induced_subgraphs_and_their_edge_ids(seed):
         inside = np.isin(g.I, part) & np.isin(g.J, part)
         assert np.array_equal(ids, np.flatnonzero(inside))
         assert np.array_equal(part[np.stack([got.I, got.J], 1)].min(1), np.minimum(g.I, g.J)[ids])
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_separation_finds_every_violated_group_by_brute_force(seed):
+    """violated_groups (with its prefix pruning before the clique test) against every admissible
+    group of size 3..4 without a q = 0 member, q drawn with ties near the pruning thresholds."""
+    from group_lp_helpers import all_groups
+    from robustdsl.solvers import separation
+
+    rng = np.random.default_rng(seed)
+    X, y = _blobs(seed, n=16, K=4, d=2, spread=0.5)
+    eps = 0.45
+    q = rng.choice([0.0, 0.2, 0.25, 1 / 3, 0.34, 0.4, 0.5, 0.6, 0.75], y.size)
+    from robustdsl.solvers.pairs import conflict_pairs
+    I, J, _ = conflict_pairs(X, y, 2 * eps, 2.0)
+    g = ConflictGraph(y.size, I, J, y, None)
+    ref = {tuple(s) for s in all_groups(X, y, eps, 2.0, 4)       # (q = 0 members add nothing: left out)
+           if len(s) >= 3 and q[list(s)].sum() > 1 + 1e-9 and q[list(s)].min() > 0}
+    got = separation.violated_groups(g, X, q, eps, 2.0, 4)
+    found = {tuple(int(v) for v in r) for rows in got.rows.values() for r in rows}
+    assert found == ref and len(ref) > 0
