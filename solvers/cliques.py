@@ -112,7 +112,7 @@ class Split:
         self.order = np.argsort(key, kind="stable")          # edge ids by part, original order within
         counts = np.bincount(key[key >= 0], minlength=len(parts))
         self.bounds = int(np.count_nonzero(key < 0)) + np.concatenate([[0], np.cumsum(counts)])
-        self.g, self.parts, self.local = g, parts, local
+        self.g, self.parts, self.where, self.local = g, parts, where, local   # part of each vertex, id there
 
     def sub(self, i: int) -> tuple[ConflictGraph, np.ndarray]:
         """(the subgraph on parts[i] in its ids, the ids of its edges in the whole graph)."""

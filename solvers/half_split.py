@@ -75,11 +75,8 @@ def part_problems(sub: ConflictGraph, pf, split: HalfSplit, groups: dict[int, np
     flow fills every H sample with H-H pairs only, so this is optimal for the part), and the
     violated groups `groups` ({size: rows of component ids}) cut to their H members (a group meeting
     V0 is violated through those; with >= 3 members they lie in one part), in part ids."""
-    where = np.full(split.half.size, -1, np.int64)
-    local = np.zeros(split.half.size, np.int64)
-    for i, part in enumerate(split.parts):
-        where[part] = i
-        local[part] = np.arange(part.size)
+    edges = sub.split(split.parts)
+    where, local = edges.where, edges.local                    # part of each sample, its id there
     cut: list[dict[int, list[np.ndarray]]] = [{} for _ in split.parts]
     for rows in groups.values():
         inside = where[rows] >= 0
@@ -91,7 +88,6 @@ def part_problems(sub: ConflictGraph, pf, split: HalfSplit, groups: dict[int, np
             for i in np.unique(owner):
                 cut[i].setdefault(int(c), []).append(local[keep[owner == i]])
     out = []
-    edges = sub.split(split.parts)
     for i, part in enumerate(split.parts):
         psub, mine = edges.sub(i)                              # the part's graph and its edge ids
         ppf = PairFlow(value=float(pf.w[mine].sum()), q=np.full(part.size, 0.5), w=pf.w[mine])
