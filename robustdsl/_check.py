@@ -116,8 +116,12 @@ def points(name: str, value: Any, d: int) -> np.ndarray:
 
 def executor(name: str, value: Any) -> Any:
     """A concurrent.futures.Executor instance (or anything with .submit, e.g. Dask's
-    client.get_executor()), or None; an Executor class instead of an instance is refused."""
+    client.get_executor()), None (local processes where they pay) or 'serial'; an Executor class
+    instead of an instance is refused."""
+    if isinstance(value, str) and value == "serial":
+        return value
     if value is not None and (isinstance(value, type) or not callable(getattr(value, "submit", None))):
         raise InvalidInput(name, f"got {value!r}", "a concurrent.futures.Executor instance, e.g. "
-                           "ProcessPoolExecutor(2), or Dask's client.get_executor()")
+                           "ProcessPoolExecutor(2), or Dask's client.get_executor(), None (the default: "
+                           "local processes where they pay) or 'serial'")
     return value

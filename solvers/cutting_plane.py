@@ -46,6 +46,7 @@ from .half_split import merge, part_problems, split_half
 from .interior_rounds import IPM_MIN, interior_rounds, start_groups
 from .interval_bounds import neighbour_bound
 from .local_lp import solve_local
+from . import local_pool as pools
 from .lp_highs import HighsGroupLP
 from .pair_flow import pair_flow as solve_pair_flow
 from .pairs import PassStopped, conflict_pairs
@@ -146,6 +147,8 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     the working sets from (warm start of a sweep); executor / device: for the distance blocks,
     and the executor also solves every component of at least `parallel_min` samples (default
     HiGHS solver only; results merged in component order, so the answer equals the serial one);
+    executor=None (default): local processes for the components where they pay
+    (solvers.local_pool: two or more of at least POOL_MIN samples), 'serial': all in this process;
     pair_flow: solve the pair level by integer max-flow first (uniform or integral-ratio
     weights) and call the LP only if separation finds a violated group; lp_route: how the LP then
     runs: 'colgen' starts from the flow's optimal pair basis and prices the other pair columns
@@ -159,7 +162,9 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     trivial upper bound."""
     if lp_route not in ROUTES:
         raise InvalidInput("lp_route", f"got {lp_route!r}", "'colgen', 'split', 'local' or 'full'")
-    farm = executor is not None and make_solver is None
+    auto = executor is None                  # the default: local processes where they pay
+    executor = None if executor == "serial" else executor
+    farm = make_solver is None               # workers build the default HiGHS solver themselves
     use_pool = make_solver is None and backend == "highs" and lp_route in POOL_ROUTES
     make_solver = make_solver or (lambda p: HighsGroupLP(p))
     clock = _Clock()
@@ -178,17 +183,19 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     members = components(g)
     edges = g.split(members)
     seeds = _seed_by_component(program.n, members, seed)
+    pool = pools.local_pool([vs.size for vs in members], pools.POOL_MIN) if auto and farm else None
+    runner, min_farm = (pool, pools.POOL_MIN) if pool is not None else (executor, parallel_min)
     clock.add("groups", t0)
     q = np.ones(program.n)
     lower = 0.0
     parts, ws, rounds, by_flow = [], [], [], 0
     timed_out, interrupted = partial, stopped is not None and stopped.interrupted
     futures = {}
-    if farm:
+    if runner is not None and farm:
         for c, vs in enumerate(members):
-            if vs.size >= parallel_min:
+            if vs.size >= min_farm:
                 sub, _ = edges.sub(c)
-                futures[c] = executor.submit(
+                futures[c] = runner.submit(
                     _component_job, GroupLP(program.X[vs], program.labels[vs], program.weights[vs],
                                             program.eps, program.norm, program.n_classes,
                                             program.max_group_size),
@@ -196,37 +203,47 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
     bar = tqdm(members, desc="group LP components", disable=not progress, unit="comp")
     if progress:
         clock.listener = _postfix(bar)
-    for c, vs in enumerate(bar):
-        remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
-        if c in futures:
-            comp_res, t_job = futures[c].result()
-            comp_res["groups"] = _to_global(comp_res["groups"], vs)
-            for k, v in t_job.items():
-                clock.t[k] = clock.t.get(k, 0.0) + v
-        elif interrupted or partial or (remaining is not None and remaining <= 0):
-            timed_out = True
-            comp_res = _pair_bound(program, edges.sub(c)[0], vs) if pair_flow and not interrupted else None
-            if comp_res is None:
-                q[vs] = 0.0
-                continue
-        else:
-            try:
-                comp_res = _solve_component(program, edges.sub(c)[0], vs, L, make_solver, init_triples,
-                                            top, tol, clock, start, time_limit, pair_flow, seeds.get(c),
-                                            lp_route, use_pool=use_pool)
-            except KeyboardInterrupt:  # Ctrl-C outside the LP loop (flow, separation): the component counts 0
-                timed_out = interrupted = True
-                q[vs] = 0.0
-                continue
-        lower += comp_res["value"]
-        q[vs] = comp_res["q"]
-        parts.append(comp_res["groups"])
-        ws.append(comp_res["w"])
-        rounds.append(comp_res["rounds"])
-        by_flow += comp_res["flow"]
-        timed_out |= comp_res["timed_out"]
-        interrupted |= comp_res.get("interrupted", False)
-        bar.set_postfix(rounds=comp_res["rounds"], groups=comp_res["groups"].n_groups)
+    finished = False
+    try:
+        for c, vs in enumerate(bar):
+            remaining = None if time_limit is None else time_limit - (time.perf_counter() - start)
+            if c in futures and not interrupted:
+                try:
+                    comp_res, t_job = futures[c].result()
+                except KeyboardInterrupt:  # Ctrl-C while a worker solves it: the component counts 0
+                    timed_out = interrupted = True
+                    q[vs] = 0.0
+                    continue
+                comp_res["groups"] = _to_global(comp_res["groups"], vs)
+                for k, v in t_job.items():
+                    clock.t[k] = clock.t.get(k, 0.0) + v
+            elif interrupted or partial or (remaining is not None and remaining <= 0):
+                timed_out = True
+                comp_res = _pair_bound(program, edges.sub(c)[0], vs) if pair_flow and not interrupted else None
+                if comp_res is None:
+                    q[vs] = 0.0
+                    continue
+            else:
+                try:
+                    comp_res = _solve_component(program, edges.sub(c)[0], vs, L, make_solver, init_triples,
+                                                top, tol, clock, start, time_limit, pair_flow, seeds.get(c),
+                                                lp_route, use_pool=use_pool)
+                except KeyboardInterrupt:  # Ctrl-C outside the LP loop (flow, separation): the component counts 0
+                    timed_out = interrupted = True
+                    q[vs] = 0.0
+                    continue
+            lower += comp_res["value"]
+            q[vs] = comp_res["q"]
+            parts.append(comp_res["groups"])
+            ws.append(comp_res["w"])
+            rounds.append(comp_res["rounds"])
+            by_flow += comp_res["flow"]
+            timed_out |= comp_res["timed_out"]
+            interrupted |= comp_res.get("interrupted", False)
+            bar.set_postfix(rounds=comp_res["rounds"], groups=comp_res["groups"].n_groups)
+        finished = True
+    finally:                       # an error or Ctrl-C: cancel what the pool still holds
+        pools.close(pool, interrupted or not finished)
     groups = GroupSet.concat(parts)
     w = np.concatenate(ws) if ws else np.zeros(0)
     upper = lower
@@ -243,7 +260,8 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
             "components": len(members), "largest_component": int(len(members[0])) if members else 1,
             "components_by_flow": by_flow,
             "separation_rounds": int(sum(rounds)), "max_rounds": int(max(rounds, default=0)),
-            "max_group_size": L, "tolerance": tol, "graph_complete": not partial}
+            "max_group_size": L, "tolerance": tol, "graph_complete": not partial,
+            "executor": pools.describe(runner if futures else None)}
     if interrupted:
         info["interrupted"] = True
     if stopped is not None:

@@ -46,8 +46,11 @@ def within(A: np.ndarray, B: np.ndarray, r: float, norm: float,
     """
     r_hi = r * (1 + DIST_RTOL) + 1e-300
     if norm == 2:
-        a2, b2 = (A * A).sum(1)[:, None], (B * B).sum(1)[None, :]
-        A32, B32 = A.astype(np.float32), B.astype(np.float32)
+        c = B.mean(0) if B.shape[0] else 0.0          # measured from B's mean: a thin band far from 0
+        Ac, Bc = A - c, B - c
+        a2, b2 = (Ac * Ac).sum(1)[:, None], (Bc * Bc).sum(1)[None, :]
+        A32, B32 = Ac.astype(np.float32), Bc.astype(np.float32)
+        del Ac, Bc
         dist = A32 @ B32.T                            # float32 screening, float64 recheck in the band
         dist *= np.float32(-2.0)
         dist += a2.astype(np.float32)
@@ -57,8 +60,10 @@ def within(A: np.ndarray, B: np.ndarray, r: float, norm: float,
         out = dist <= np.float32(r_hi * r_hi)
         band = np.abs(dist - np.float32(r_hi * r_hi)) <= scale
         ii, jj = np.nonzero(band)
-        if ii.size:
-            out[ii, jj] = np.sqrt(((A[ii] - B[jj]) ** 2).sum(1)) <= r_hi
+        step = max(1, (1 << 18) // max(1, A.shape[1]))    # about 2 MiB of differences at a time
+        for s in range(0, ii.size, step):
+            i, j = ii[s:s + step], jj[s:s + step]
+            out[i, j] = exact_dist(A[i], B[j], 2.0) <= r_hi
         return (out, dist) if with_dist else out
     dist = np.empty((A.shape[0], B.shape[0]))
     step = max(1, 2_000_000 // max(1, B.shape[0] * A.shape[1]))

@@ -137,3 +137,21 @@ def test_eps_zero_merges_only_identical_points(norm):
     sol = make_problem(X, np.array([0, 1, 2, 0]), 0.0, norm).solve()
     assert sol.value == pytest.approx(0.5, abs=1e-12)          # 3/4 merged, 1/4 of it kept right
     assert sol.certificate().ok
+
+
+def test_far_offset_data_solves_and_certifies_like_centred_data():
+    """AT is translation invariant; far from the origin (1e4 on every coordinate) the float32
+    screens of the pair pass and of the certificate measure from a mean, so both stay exact."""
+    from robustdsl.solvers.group_certificate import within
+    from robustdsl.solvers.pairs import exact_dist
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(60, 5)) * 0.5
+    y = np.arange(60) % 3
+    near = make_problem(X, y, 0.45, 2.0).solve("highs")
+    far = make_problem(X + 1e4, y, 0.45, 2.0).solve("highs")
+    assert near.value > 0 and abs(near.value - far.value) <= 1e-9
+    assert far.certificate().gap <= 1e-9
+    A, B = X[:20] + 1e4, X[20:] + 1e4
+    u, v = np.meshgrid(np.arange(20), np.arange(40), indexing="ij")
+    want = (exact_dist(A[u.ravel()], B[v.ravel()], 2.0) <= 0.9 * (1 + 1e-9)).reshape(20, 40)
+    np.testing.assert_array_equal(within(A, B, 0.9, 2.0), want)

@@ -87,6 +87,30 @@ def test_high_dimension_and_large_offset(norm):
     check_both(Y, lab, thr, norm, 16)
 
 
+@pytest.mark.parametrize("norm", [1.0, 2.0])
+def test_offset_data_keeps_a_thin_rounding_shell(monkeypatch, norm):
+    """The screen measures from the column mean: an offset of 1e4 on every coordinate leaves the
+    float64 rechecks to the pairs near the threshold (without centring all 1,900 would be rechecked)."""
+    from robustdsl.solvers import pairs
+    rng = np.random.default_rng(5)
+    Y = rng.normal(scale=1e-2, size=(100, 4))
+    lab = np.repeat([0, 1], 50)
+    thr = at_pair_distance(Y, lab, norm, 0.3)
+    seen = {"candidates": 0, "rechecked": 0}
+    real = pairs._recheck
+
+    def counting(A, B, cand, scr):
+        seen["candidates"] += cand[0].size
+        seen["rechecked"] += int((~cand[3]).sum())
+        return real(A, B, cand, scr)
+    monkeypatch.setattr(pairs, "_recheck", counting)
+    want = brute(Y + 1e4, lab, thr, norm)
+    I, J, _ = conflict_pairs(Y + 1e4, lab, thr, norm, distances="screened")
+    assert_same((I, J), want[:2])
+    assert want[0].size > 300 and seen["candidates"] < 1.2 * want[0].size
+    assert seen["rechecked"] < 0.2 * want[0].size
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.integers(2, 30), st.integers(1, 4), st.integers(0, 10**6), st.sampled_from(NORMS),
        st.sampled_from([0.0, 0.5, 1.0, 1.5, 2.5]))
