@@ -27,6 +27,7 @@ uniform classifier (q = 1/K, feasible for every group); info['pair_pass'] says h
 from __future__ import annotations
 
 import time
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -214,6 +215,10 @@ def solve(program: GroupLP, make_solver: SolverFactory | None = None, *, backend
                     timed_out = interrupted = True
                     q[vs] = 0.0
                     continue
+                except BrokenExecutor as exc:   # a worker died (killed, out of memory)
+                    raise SolverFailed(f"the worker solving a component of {vs.size} samples died "
+                                       f"({type(exc).__name__}: {exc})", status="worker died",
+                                       backend=backend) from None
                 comp_res["groups"] = _to_global(comp_res["groups"], vs)
                 for k, v in t_job.items():
                     clock.t[k] = clock.t.get(k, 0.0) + v

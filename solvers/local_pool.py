@@ -3,17 +3,22 @@
 `cutting_plane.solve` with `executor=None` (the default) solves the connected components in a
 ProcessPoolExecutor of this machine when at least two of them have POOL_MIN samples or more:
 the group LPs of different components are independent (MATH.md section 2: (P) and (D) decompose
-over them), a worker starts in about a second (a fresh interpreter importing numpy, scipy and
-highspy; 'forkserver', since torch's threads in this process make 'fork' unsafe) and a component
-of that size costs several. Otherwise, or with `executor="serial"`, everything runs here. The
-distance pass stays in this process either way: its BLAS / torch threads already use every core.
-The pool is shut down when the solve returns; on Ctrl-C its queued components are cancelled and
-its workers stopped.
+over them), a worker costs little (a fork) and a component of that size several seconds.
+Otherwise, or with `executor="serial"`, everything runs here. The distance pass stays in this
+process either way: its BLAS / torch threads already use every core. The pool is shut down when
+the solve returns; on Ctrl-C its queued components are cancelled and its workers stopped.
+
+The workers are forked (Linux only; elsewhere the default stays serial): a 'spawn' or
+'forkserver' worker re-imports the user's main script, which reruns every solve of a script
+without an `if __name__ == "__main__":` guard (measured: the workers printed the script's own
+results and the pool broke). A forked worker runs only numpy, scipy and HiGHS (never torch,
+whose OpenMP threads are the usual fork hazard).
 """
 from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Sequence
 
@@ -31,15 +36,13 @@ def describe(executor) -> str:
 
 def local_pool(sizes: Sequence[int], minimum: int = POOL_MIN,
                cpus: int | None = None) -> ProcessPoolExecutor | None:
-    """A pool of min(cpus, #components of >= minimum samples) local processes, or None when fewer
-    than two such components or fewer than two CPUs (then the solve stays in this process)."""
+    """A pool of min(cpus, #components of >= minimum samples) forked local processes, or None when
+    fewer than two such components, fewer than two CPUs or not Linux (then the solve stays here)."""
     big = sum(1 for s in sizes if s >= minimum)
     workers = min(cpus if cpus is not None else (os.cpu_count() or 1), big)
-    if workers < 2:
+    if workers < 2 or not sys.platform.startswith("linux"):
         return None
-    methods = multiprocessing.get_all_start_methods()
-    ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-    return ProcessPoolExecutor(workers, mp_context=ctx)
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
 
 
 def close(pool: Executor | None, cancel: bool) -> None:
