@@ -144,11 +144,13 @@ def same_point_ids(P: np.ndarray) -> np.ndarray:
     return ids
 
 
-def best_response_risk(points: np.ndarray, labels: np.ndarray, masses: np.ndarray) -> float:
-    """Risk of the Bayes classifier of a discrete measure: total - sum_x max_k mass(x, k)."""
+def best_response_risk(points: np.ndarray, labels: np.ndarray, masses: np.ndarray,
+                       loc: np.ndarray | None = None) -> float:
+    """Risk of the Bayes classifier of a discrete measure: total - sum_x max_k mass(x, k).
+    loc: same_point_ids(points) if already known."""
     if masses.size == 0:
         return 0.0
-    loc = same_point_ids(points)
+    loc = same_point_ids(points) if loc is None else loc
     _, lab = np.unique(labels, return_inverse=True)
     cell = loc * (lab.max() + 1) + lab
     tot = np.bincount(cell, weights=masses)
@@ -158,7 +160,7 @@ def best_response_risk(points: np.ndarray, labels: np.ndarray, masses: np.ndarra
 
 
 def sparse_classifier_risk(X: np.ndarray, labels: np.ndarray, q: np.ndarray, eps: float, norm: float,
-                           attack, g: ConflictGraph) -> float:
+                           attack, g: ConflictGraph, loc: np.ndarray | None = None) -> float:
     """Risk on the attack of f* from q (MATH.md section 2), evaluated from the conflict graph g
     (cross-class pairs within 2 eps, re-measured in float64) instead of an atoms x samples pass.
 
@@ -175,10 +177,11 @@ def sparse_classifier_risk(X: np.ndarray, labels: np.ndarray, q: np.ndarray, eps
     either=True). Balls through z at a
     distance in (2 eps, 2 eps (1 + DIST_RTOL)] from a source would be missed: a measure-zero tie.
     The graph is the exact pair enumeration re-measured here, so nothing comes from the LP solve.
+    loc: same_point_ids(attack.points) if already known.
     """
     n, K = X.shape[0], int(labels.max()) + 1 if labels.size else 1
     src, pts = np.asarray(attack.source), np.asarray(attack.points, dtype=np.float64)
-    loc = same_point_ids(pts)
+    loc = same_point_ids(pts) if loc is None else loc
     nloc = int(loc.max()) + 1 if loc.size else 0
     first = np.zeros(nloc, np.int64)
     first[loc[::-1]] = np.arange(loc.size)[::-1]          # a representative atom per location
@@ -308,7 +311,8 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
     attack_ok = (checks["attack_masses_nonnegative"] and checks["attack_labels_preserved"]
                  and checks["attack_marginal_error"] <= 1e-9
                  and checks["attack_max_displacement"] <= eps * (1 + DIST_RTOL) + 1e-300)
-    lower = best_response_risk(attack.points, attack.label_index, attack.masses)
+    loc = same_point_ids(attack.points)          # atom locations, shared by (a) and the classifier
+    lower = best_response_risk(attack.points, attack.label_index, attack.masses, loc)
     sparse = (not by_pass and classifier is not None and attack.masses.size > 0 and pairs is not None
               and _sparse_pays(*pairs, q, attack, n))
     checks["q_in_unit_interval"] = bool(np.all((q >= 0) & (q <= 1)))
@@ -331,7 +335,7 @@ def certify(X: np.ndarray, labels: np.ndarray, weights: np.ndarray, eps: float, 
             checks["max_group_sum"] = float(M.max(initial=1.0))
     checks["value"] = float(value)
     if sparse:
-        risk = sparse_classifier_risk(X, labels, q, eps, norm, attack, g)   # f* from q, no m x n pass
+        risk = sparse_classifier_risk(X, labels, q, eps, norm, attack, g, loc)   # f* from q, no m x n pass
         checks["classifier_risk_on_attack"] = risk
         checks["classifier_evaluation"] = "sparse"
         cls_ok = lower - tol <= risk <= upper + tol
