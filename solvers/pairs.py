@@ -15,7 +15,7 @@ import math
 import sys
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import numpy as np
@@ -60,7 +60,8 @@ class _Screen:
     chunk: int
     exact_all: bool = True
     cuts: object = None              # l_inf: a linf_pairs.CutSet (cut pruning) or None (cdist)
-    center: np.ndarray | None = None  # screen_center(X): the screen measures x - center
+    center: np.ndarray | None = field(default=None, compare=False)   # screen_center(X): the screen
+    #                                  measures x - center (an array: kept out of == and hash)
 
 
 def screen_center(X: np.ndarray) -> np.ndarray:
