@@ -30,7 +30,7 @@ from ._unique import unique
 from .ball_groups import RTOL
 from .cliques import ConflictGraph
 from .interval_bounds import bound_from_class_max, class_max_by_pass, neighbour_bound
-from .pairs import exact_dist, margin_factor
+from .pairs import exact_dist, margin_factor, screen_center
 from .separation import edge_lengths, violated_groups
 
 GAP_TOL = 1e-9
@@ -46,7 +46,7 @@ def within(A: np.ndarray, B: np.ndarray, r: float, norm: float,
     """
     r_hi = r * (1 + DIST_RTOL) + 1e-300
     if norm == 2:
-        c = B.mean(0) if B.shape[0] else 0.0          # measured from B's mean: a thin band far from 0
+        c = screen_center(B) if B.shape[0] else 0.0   # from B's mean: a thin band far from 0
         Ac, Bc = A - c, B - c
         a2, b2 = (Ac * Ac).sum(1)[:, None], (Bc * Bc).sum(1)[None, :]
         A32, B32 = Ac.astype(np.float32), Bc.astype(np.float32)

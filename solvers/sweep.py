@@ -71,7 +71,8 @@ def solve_curve(X, y, eps, norm: float = 2.0, *, weights=None, max_group_size: i
     X (n, d), y (n,) class labels, weights (n,) positive (default uniform 1/n), norm 1, 2 or inf.
     executor: a concurrent.futures.Executor for the distance blocks and the components (processes,
     or Dask through `client.get_executor()`); None (default): local processes for the components
-    where they pay (solvers.local_pool), 'serial': everything in this process; device: torch device of the screening ('cpu', 'cuda');
+    where they pay (solvers.local_pool), 'serial': everything in this process;
+    device: torch device of the screening ('cpu', 'cuda');
     time_limit: seconds for the whole curve (an unfinished eps gets status 'interval', the later
     ones are not solved and get the largest certified lower bound of a smaller eps and the trivial
     upper bound); warm: seed each working set

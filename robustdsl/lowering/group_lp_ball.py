@@ -11,7 +11,8 @@ certify (default True: re-check with the independent certificate, CertificateFai
 init_triples (start the working set from all admissible triples), max_pairs / max_bytes (limits of
 the conflict-pair search, ResourceLimit beyond them), executor (a concurrent.futures.Executor for
 the distance blocks and the components; None, the default: local processes for the components
-where they pay, solvers.local_pool; 'serial'), device ('cpu' or 'cuda' for the screening), lp_route ('split' default:
+where they pay, solvers.local_pool; 'serial'), device ('cpu' or 'cuda' for the screening),
+lp_route ('split' default:
 pair columns priced by the LP duals on the half-valued parts of the flow only; 'colgen': on the
 whole component; 'full': every pair at once; 'local': region LP around the violations, see
 solvers.cutting_plane.solve), max_memory (bytes for the data, one distance block and the
