@@ -239,6 +239,21 @@ class HighsCutLP:
         self.groups.append(groups)
         self.n_rows += m
 
+    def drop_rows(self, rows: np.ndarray) -> None:
+        """Delete the rows at these positions (the others keep their order). Rows whose slack is
+        basic leave the basis valid: a row non-binding at the last optimum with y_S = 0 can go
+        without changing that optimum, and the next solve starts warm from it."""
+        rows = np.unique(np.asarray(rows, dtype=np.int64))
+        if rows.size == 0:
+            return
+        if rows[0] < 0 or rows[-1] >= self.n_rows:
+            raise InvalidInput("rows", f"row positions must lie in 0..{self.n_rows - 1}")
+        self._h.deleteRows(int(rows.size), rows.astype(np.int32))
+        keep = np.ones(self.n_rows, bool)
+        keep[rows] = False
+        self.groups = [GroupSet.concat(self.groups).take(np.flatnonzero(keep))]
+        self.n_rows -= int(rows.size)
+
     def solve(self, time_limit: float | None = None) -> LPResult:
         """Solve (warm from the last basis); SolverFailed unless HiGHS reports Optimal.
         w = the row duals y (one per group, in row order), q = the column values."""

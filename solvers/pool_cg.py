@@ -8,6 +8,11 @@ round by vectorised sums over the pool and the conflict pairs:
     add the pairs with q_u + q_v > 1 + tol, the `top` most violated pool groups and, for every
     sample, the most violated pool group containing it; stop when nothing is violated.
 
+Rows non-binding with a zero dual at IDLE_ROUNDS successive optima are deleted in the first
+DROP_ROUNDS rounds (the optimum does not move; they re-enter if violated later): the LP stays
+near its active set and each dual simplex pivot costs less (W2 eps 4: at most 2,244 rows instead
+of 5,388 at the end, LP 0.38 -> 0.21 s for about the same 3,300 pivots).
+
 The pool holds every admissible group of size >= 3 and the graph every pair, so the final q is
 feasible for the whole (D) and the LP value is AT of the component exactly (MATH.md section 2).
 The row duals y are turned into a feasible w of (P) by `repair_overflow`.
@@ -29,8 +34,10 @@ from .lp_highs import HighsCutLP
 from .result_checks import check_lp_result
 
 LIFT = True
-PAIR_CAP = 1000         # most violated pairs added per round
+PAIR_CAP = 300          # most violated pairs added per round
 POOL_TOP = 200           # most violated pool groups added per round (besides one per sample)
+IDLE_ROUNDS = 2          # rows non-binding (y_S = 0, slack) at this many successive optima are deleted
+DROP_ROUNDS = 30         # ... in the first rounds only: afterwards rows only enter, so the loop ends
 
 
 def repair_overflow(rows: dict[int, np.ndarray], y: dict[int, np.ndarray],
@@ -148,28 +155,55 @@ class _PairLift:
 
 
 class _Rows:
-    """The working set of HighsCutLP: pair rows by edge id, pool rows by (size, pool id)."""
+    """The working set of HighsCutLP: pair rows by edge id, pool rows by (size, pool id), one
+    entry per LP row in row order (size[i], ids[i]); `idle[i]` counts the solves since row i
+    was last binding."""
 
     def __init__(self, lp: HighsCutLP, g: ConflictGraph, pool: GroupPool) -> None:
         self.lp, self.g, self.pool = lp, g, pool
-        self.pair_in = np.zeros(g.I.size, bool)
         self.have = {k: np.zeros(R.shape[0], bool) for k, R in pool.rows.items()}
-        self.order: list[tuple[int, np.ndarray]] = []   # (size, ids) per add, in row order
+        self.have[2] = np.zeros(g.I.size, bool)
+        self.size = np.zeros(0, np.int64)
+        self.ids = np.zeros(0, np.int64)
+        self.idle = np.zeros(0, np.int64)
 
     def add(self, k: int, ids: np.ndarray) -> int:
         ids = unique(ids)
-        mask = self.pair_in if k == 2 else self.have[k]
+        mask = self.have[k]
         ids = ids[~mask[ids]]
         if ids.size == 0:
             return 0
         mask[ids] = True
-        rows = (np.stack([self.g.I[ids], self.g.J[ids]], 1) if k == 2 else self.pool.rows[k][ids])
-        self.lp.add_groups(GroupSet.from_rows(rows))
-        self.order.append((k, ids))
+        self.lp.add_groups(GroupSet.from_rows(self.rows_of(k, ids)))
+        self.size = np.concatenate([self.size, np.full(ids.size, k)])
+        self.ids = np.concatenate([self.ids, ids])
+        self.idle = np.concatenate([self.idle, np.zeros(ids.size, np.int64)])
         return int(ids.size)
 
     def rows_of(self, k: int, ids: np.ndarray) -> np.ndarray:
         return np.stack([self.g.I[ids], self.g.J[ids]], 1) if k == 2 else self.pool.rows[k][ids]
+
+    def age(self, q: np.ndarray, y: np.ndarray, tol: float) -> None:
+        """One more solve: rows with y_S = 0 and sum_S q < 1 - tol idle one round longer, the
+        others reset."""
+        act = np.zeros(self.size.size)
+        for k in np.unique(self.size):
+            sel = self.size == k
+            act[sel] = q[self.rows_of(int(k), self.ids[sel])].sum(1)
+        self.idle = np.where((y <= 0) & (act < 1.0 - tol), self.idle + 1, 0)
+
+    def drop_idle(self, rounds: int) -> int:
+        """Delete the rows idle for `rounds` solves (they may enter again if violated later)."""
+        drop = np.flatnonzero(self.idle >= rounds)
+        if drop.size == 0:
+            return 0
+        self.lp.drop_rows(drop)
+        for k in np.unique(self.size[drop]):
+            self.have[int(k)][self.ids[drop[self.size[drop] == k]]] = False
+        keep = np.ones(self.size.size, bool)
+        keep[drop] = False
+        self.size, self.ids, self.idle = self.size[keep], self.ids[keep], self.idle[keep]
+        return int(drop.size)
 
 
 def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0: dict[int, np.ndarray],
@@ -190,12 +224,15 @@ def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0:
             ws.add(k, ids[ids >= 0])
     viol, sums, q = viol0, pool.sums(pf.q), pf.q
     res, rounds, timed_out, interrupted = None, 0, False, False
+    solved = (ws.size, ws.ids)
     t0 = clock.add("groups", t0)
     try:
         while True:
             bad_pairs = np.flatnonzero(q[g.I] + q[g.J] > 1.0 + tol)
             if bad_pairs.size == 0 and not viol:
                 break
+            if rounds <= DROP_ROUNDS:
+                ws.drop_idle(IDLE_ROUNDS)
             added = 0
             if bad_pairs.size:
                 if PAIR_CAP and bad_pairs.size > PAIR_CAP:
@@ -218,6 +255,7 @@ def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0:
                 break
             try:
                 res = check_lp_result(ws.lp.solve(left), n)
+                solved = (ws.size, ws.ids)         # the rows res belongs to (add / drop make new arrays)
             except SolverFailed as exc:
                 if exc.status and "time limit" in exc.status.lower():
                     timed_out = True
@@ -227,6 +265,7 @@ def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0:
             t0 = clock.add("lp", t0)
             rounds += 1
             q = res.q
+            ws.age(q, res.w, tol)
             sums = pool.sums(q)
             viol = {k: np.flatnonzero(s > 1.0 + tol) for k, s in sums.items()}
             viol = {k: v for k, v in viol.items() if v.size}
@@ -236,25 +275,27 @@ def solve_with_pool(g: ConflictGraph, p: np.ndarray, pool: GroupPool, pf, viol0:
     if res is None or (timed_out and pf.value > res.value):
         return {"value": pf.value, "q": pf.q, "groups": GroupSet.from_rows(g.pairs()), "w": pf.w,
                 "rounds": rounds, "timed_out": True, "interrupted": interrupted, "flow": 0}
-    groups, w = _primal(ws, res, p)
+    groups, w = _primal(ws, solved, res, p)
     clock.add("groups", t0)
     return {"value": res.value, "q": res.q, "groups": groups, "w": w, "rounds": rounds,
             "timed_out": timed_out, "interrupted": interrupted, "flow": 0}
 
 
-def _primal(ws: _Rows, res, p: np.ndarray) -> tuple[GroupSet, np.ndarray]:
+def _primal(ws: _Rows, solved: tuple[np.ndarray, np.ndarray], res,
+            p: np.ndarray) -> tuple[GroupSet, np.ndarray]:
     """The working set (w = 0) and, with their masses, the groups of a feasible w of (P) built
-    from the row duals (repair_overflow); checks that its value equals the LP value."""
+    from the row duals (repair_overflow); checks that its value equals the LP value.
+    solved: (sizes, ids) of the rows of the LP that gave res (rows may have entered since)."""
     y = np.asarray(res.w)
+    size, ids = solved
     rows, ys, idle = {}, {}, []
-    pos = 0
-    for k, ids in ws.order:
-        yk = y[pos:pos + ids.size]
-        pos += ids.size
-        R = ws.rows_of(k, ids)
+    for k in np.unique(size):
+        sel = size == k
+        R = ws.rows_of(int(k), ids[sel])
+        yk = y[sel]
         act = yk > 0
-        rows.setdefault(k, []).append(R[act])
-        ys.setdefault(k, []).append(yk[act])
+        rows.setdefault(int(k), []).append(R[act])
+        ys.setdefault(int(k), []).append(yk[act])
         idle.append(R[~act])
     rows = {k: np.concatenate(v) for k, v in rows.items()}
     ys = {k: np.concatenate(v) for k, v in ys.items()}

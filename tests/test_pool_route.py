@@ -273,3 +273,86 @@ def test_first_level_separation_stops_at_its_cap_and_the_loop_stays_exact(monkey
     monkeypatch.setattr(separation, "FIRST_LEVEL_CAP", 1)
     got = cutting_plane.solve(GroupLP(X, y, p, eps, 2.0, int(y.max()) + 1, None), lp_route="full")
     assert got.status == "optimal" and abs(got.value - expected) <= 1e-9
+
+
+def test_cut_lp_drops_non_binding_rows_without_moving_the_optimum():
+    """HighsCutLP.drop_rows: rows with y_S = 0 and slack go, the optimum and the remaining rows stay,
+    the re-solve starts from the kept basis (no pivot); positions outside the LP are refused."""
+    from robustdsl.errors import InvalidInput
+    from robustdsl.ir import GroupSet
+
+    X, y, p, eps = _needs_lp(7)
+    p = p / p.sum()
+    found = enumerate_cliques(_graph(X, y, eps, 2.0), int(y.max()) + 1, keep=group_test(X, eps, 2.0))
+    sets = GroupSet.concat([GroupSet.from_rows(found[k]) for k in sorted(found)])
+    cut = lp_highs.HighsCutLP(p)
+    cut.add_groups(sets)
+    a = cut.solve()
+    slack = sets.incidence(len(p)) @ a.q < 1 - 1e-9
+    loose = np.flatnonzero((a.w <= 0) & slack)
+    assert 0 < loose.size < sets.n_groups
+    cut.drop_rows(loose)
+    b = cut.solve()
+    assert cut.n_rows == sets.n_groups - loose.size and b.w.size == cut.n_rows
+    assert abs(a.value - b.value) <= 1e-12 and b.iterations == 0
+    kept = np.setdiff1d(np.arange(sets.n_groups), loose)
+    assert np.array_equal(cut.all_groups().indices, sets.take(kept).indices)
+    with pytest.raises(InvalidInput):
+        cut.drop_rows(np.array([cut.n_rows]))
+
+
+def _primal_ok(got, p):
+    """The returned (groups, w) is feasible for (P) and its value sum (|S| - 1) w_S is got.lower."""
+    load = np.zeros(p.size)
+    for i in np.flatnonzero(got.w > 0):
+        load[got.groups.group(i)] += got.w[i]
+    assert np.all(load <= p * (1 + 1e-9))
+    assert abs(float(np.dot(got.groups.sizes - 1, got.w)) - got.lower) <= 1e-9
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_row_deletion_keeps_the_pool_loop_exact(seed, monkeypatch):
+    """Rows idle for one optimum deleted in every round (small batches, so many rounds): the value
+    is still the full LP's, rows were deleted, and the primal from the last LP is feasible."""
+    X, y, p, eps = _needs_lp(100 + seed)
+    X, y, p = X[:40], y[:40], np.full(40, 1 / 40)
+    monkeypatch.setattr(pool_cg, "IDLE_ROUNDS", 1)
+    monkeypatch.setattr(pool_cg, "PAIR_CAP", 5)
+    monkeypatch.setattr(pool_cg, "POOL_TOP", 3)
+    dropped = []
+    orig = lp_highs.HighsCutLP.drop_rows
+    monkeypatch.setattr(lp_highs.HighsCutLP, "drop_rows",
+                        lambda self, rows: (dropped.append(len(rows)), orig(self, rows))[1])
+    prog = GroupLP(X, y, p, eps * 1.6, 2.0, int(y.max()) + 1, None)
+    got = cutting_plane.solve(prog)
+    assert got.status == "optimal" and sum(dropped) > 0
+    assert abs(got.value - full_lp(p, all_groups(X, y, eps * 1.6, 2.0))) <= 1e-9
+    _primal_ok(got, p)
+
+
+def test_interrupt_after_rows_entered_and_left_keeps_the_last_solved_lp(monkeypatch):
+    """Ctrl-C inside the third LP solve, after rows were added and deleted since the second: the
+    answer is the second LP's restriction (a lower bound below AT) with a feasible primal."""
+    X, y, p, eps = _needs_lp(101)
+    X, y, p = X[:40], y[:40], np.full(40, 1 / 40)
+    monkeypatch.setattr(pool_cg, "IDLE_ROUNDS", 1)
+    monkeypatch.setattr(pool_cg, "PAIR_CAP", 5)
+    monkeypatch.setattr(pool_cg, "POOL_TOP", 3)
+    prog = GroupLP(X, y, p, eps * 1.6, 2.0, int(y.max()) + 1, None)
+    exact = cutting_plane.solve(prog).value
+    calls, values = [], []
+    orig = lp_highs.HighsCutLP.solve
+
+    def solve(self, time_limit=None):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        res = orig(self, time_limit)
+        values.append(res.value)
+        return res
+
+    monkeypatch.setattr(lp_highs.HighsCutLP, "solve", solve)
+    got = cutting_plane.solve(prog)
+    assert got.info["interrupted"] and got.status == "interval"
+    assert abs(got.lower - values[-1]) <= 1e-9 and got.lower <= exact + 1e-9 <= got.upper + 2e-9
+    _primal_ok(got, p)
