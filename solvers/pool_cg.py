@@ -183,13 +183,18 @@ class _Rows:
     def rows_of(self, k: int, ids: np.ndarray) -> np.ndarray:
         return np.stack([self.g.I[ids], self.g.J[ids]], 1) if k == 2 else self.pool.rows[k][ids]
 
+    def by_size(self, size: np.ndarray, ids: np.ndarray):
+        """(mask of the entries of size k, their (m, k) member rows) for each size present."""
+        for k in np.unique(size):
+            sel = size == k
+            yield sel, self.rows_of(int(k), ids[sel])
+
     def age(self, q: np.ndarray, y: np.ndarray, tol: float) -> None:
         """One more solve: rows with y_S = 0 and sum_S q < 1 - tol idle one round longer, the
         others reset."""
         act = np.zeros(self.size.size)
-        for k in np.unique(self.size):
-            sel = self.size == k
-            act[sel] = q[self.rows_of(int(k), self.ids[sel])].sum(1)
+        for sel, R in self.by_size(self.size, self.ids):
+            act[sel] = q[R].sum(1)
         self.idle = np.where((y <= 0) & (act < 1.0 - tol), self.idle + 1, 0)
 
     def drop_idle(self, rounds: int) -> int:
@@ -289,13 +294,11 @@ def _primal(ws: _Rows, solved: tuple[np.ndarray, np.ndarray], res,
     y = np.asarray(res.w)
     size, ids = solved
     rows, ys, idle = {}, {}, []
-    for k in np.unique(size):
-        sel = size == k
-        R = ws.rows_of(int(k), ids[sel])
+    for sel, R in ws.by_size(size, ids):
         yk = y[sel]
         act = yk > 0
-        rows.setdefault(int(k), []).append(R[act])
-        ys.setdefault(int(k), []).append(yk[act])
+        rows.setdefault(R.shape[1], []).append(R[act])
+        ys.setdefault(R.shape[1], []).append(yk[act])
         idle.append(R[~act])
     rows = {k: np.concatenate(v) for k, v in rows.items()}
     ys = {k: np.concatenate(v) for k, v in ys.items()}

@@ -310,35 +310,36 @@ def _primal_ok(got, p):
     assert abs(float(np.dot(got.groups.sizes - 1, got.w)) - got.lower) <= 1e-9
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_row_deletion_keeps_the_pool_loop_exact(seed, monkeypatch):
-    """Rows idle for one optimum deleted in every round (small batches, so many rounds): the value
-    is still the full LP's, rows were deleted, and the primal from the last LP is feasible."""
-    X, y, p, eps = _needs_lp(100 + seed)
+def _deleting_every_round(seed, monkeypatch):
+    """(40 uniform-weight points of _needs_lp(seed) at 1.6 eps as a GroupLP, p), with the pool loop
+    set to delete rows idle for one optimum and to add 5 pairs / 3 groups a round."""
+    X, y, _, eps = _needs_lp(seed)
     X, y, p = X[:40], y[:40], np.full(40, 1 / 40)
     monkeypatch.setattr(pool_cg, "IDLE_ROUNDS", 1)
     monkeypatch.setattr(pool_cg, "PAIR_CAP", 5)
     monkeypatch.setattr(pool_cg, "POOL_TOP", 3)
+    return GroupLP(X, y, p, eps * 1.6, 2.0, int(y.max()) + 1, None), p
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_row_deletion_keeps_the_pool_loop_exact(seed, monkeypatch):
+    """Rows idle for one optimum deleted in every round (small batches, so many rounds): the value
+    is still the full LP's, rows were deleted, and the primal from the last LP is feasible."""
+    prog, p = _deleting_every_round(100 + seed, monkeypatch)
     dropped = []
     orig = lp_highs.HighsCutLP.drop_rows
     monkeypatch.setattr(lp_highs.HighsCutLP, "drop_rows",
                         lambda self, rows: (dropped.append(len(rows)), orig(self, rows))[1])
-    prog = GroupLP(X, y, p, eps * 1.6, 2.0, int(y.max()) + 1, None)
     got = cutting_plane.solve(prog)
     assert got.status == "optimal" and sum(dropped) > 0
-    assert abs(got.value - full_lp(p, all_groups(X, y, eps * 1.6, 2.0))) <= 1e-9
+    assert abs(got.value - full_lp(p, all_groups(prog.X, prog.labels, prog.eps, 2.0))) <= 1e-9
     _primal_ok(got, p)
 
 
 def test_interrupt_after_rows_entered_and_left_keeps_the_last_solved_lp(monkeypatch):
     """Ctrl-C inside the third LP solve, after rows were added and deleted since the second: the
     answer is the second LP's restriction (a lower bound below AT) with a feasible primal."""
-    X, y, p, eps = _needs_lp(101)
-    X, y, p = X[:40], y[:40], np.full(40, 1 / 40)
-    monkeypatch.setattr(pool_cg, "IDLE_ROUNDS", 1)
-    monkeypatch.setattr(pool_cg, "PAIR_CAP", 5)
-    monkeypatch.setattr(pool_cg, "POOL_TOP", 3)
-    prog = GroupLP(X, y, p, eps * 1.6, 2.0, int(y.max()) + 1, None)
+    prog, p = _deleting_every_round(101, monkeypatch)
     exact = cutting_plane.solve(prog).value
     calls, values = [], []
     orig = lp_highs.HighsCutLP.solve
